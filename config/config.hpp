@@ -1,0 +1,79 @@
+#pragma once
+/// The effective configuration: environment defaults, overridden by the TOML file,
+/// overridden by command-line flags (each command applies its own flags last).
+#include <chrono>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace iamq::config {
+
+/// Backoff for one error class: full jitter, delay = rand(0, min(cap, base * 2^attempt)).
+struct Backoff {
+  std::chrono::milliseconds base{1000};
+  std::chrono::milliseconds cap{30000};
+  int max_attempts = 8;
+};
+
+/// Where an account's credentials come from.
+enum class CredentialsSource { environment, profile, static_keys };
+
+/// A named AWS account the worker may act on.
+struct Account {
+  std::string name = "default";
+  CredentialsSource source = CredentialsSource::environment;
+  std::string profile;            ///< for `profile` (empty: AWS_PROFILE or "default")
+  std::string access_key_id;      ///< for `static_keys`
+  std::string secret_access_key;  ///< for `static_keys`; never logged
+  std::string session_token;      ///< for `static_keys`; optional, never logged
+  std::string endpoint;           ///< empty: AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL, https://iam.amazonaws.com
+  std::string region = "us-east-1";
+  double rate = 10.0;   ///< calls per second (token bucket refill)
+  double burst = 20.0;  ///< bucket size
+};
+
+struct Config {
+  std::string redis_url = "redis://127.0.0.1:6379/0";
+  std::string ns = "iamq";  ///< Redis key namespace
+  int concurrency = 64;
+  std::chrono::milliseconds visibility_timeout{60000};
+  std::chrono::seconds result_ttl{std::chrono::hours(24 * 30)};
+  std::chrono::milliseconds delay_threshold{5000};  ///< longer waits go to the delayed set
+  std::chrono::milliseconds shutdown_timeout{30000};
+  std::chrono::milliseconds request_timeout{30000};
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds circuit_probe_interval{60000};
+  int max_attempts = 10;               ///< default per job, when the job does not say
+  int delete_conflict_rounds = 5;      ///< offboarding: list-again rounds after DeleteConflict
+  long events_maxlen = 100000;         ///< <ns>:events MAXLEN ~
+  /// keys: throttled, transient, concurrent_modification, unmodifiable
+  std::map<std::string, Backoff> backoff;
+  std::vector<std::string> allow_list;  ///< actions iam_calls jobs may run
+  std::map<std::string, Account> accounts;  ///< always holds "default"
+  std::string metrics_listen = "127.0.0.1:9464";
+  double fleet_rate = 0.0;  ///< >0: a Redis-kept limiter shared by all workers (calls/s)
+  double fleet_burst = 0.0;
+  bool dry_run = false;
+  std::string log_level = "info";
+};
+
+/// Raised for any bad configuration; the message names the field and the rule.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The built-in defaults (backoff table and allow-list filled in).
+Config defaults();
+
+/// Builds the effective config: defaults, then `env` (REDIS_URL, AWS_ENDPOINT_URL_IAM,
+/// AWS_ENDPOINT_URL, AWS_REGION …), then the TOML file at `path` if given.
+/// Throws ConfigError listing every bad field.
+Config load(const std::optional<std::string>& path, const std::map<std::string, std::string>& env);
+
+/// The effective config as TOML text with every secret replaced by "<redacted>".
+std::string to_redacted_toml(const Config& cfg);
+
+}  // namespace iamq::config

@@ -1,0 +1,50 @@
+#pragma once
+/// A job as enqueued (JSON) and as the worker runs it. Parsing validates as IAM does.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace iamq::worker {
+
+enum class JobType { offboard_user, deactivate_mfa, delete_user, iam_calls };
+std::string_view to_string(JobType t);
+std::optional<JobType> job_type_from_string(std::string_view s);
+
+/// One call of an `iam_calls` job. A JSON array value becomes list members Name.member.N.
+struct IamStep {
+  std::string action;
+  std::vector<std::pair<std::string, std::string>> params;
+};
+
+struct Job {
+  std::string id;  ///< assigned at enqueue when the JSON has none
+  JobType type = JobType::offboard_user;
+  std::string account = "default";
+  std::string user_name;      ///< offboard_user, deactivate_mfa, delete_user
+  std::string serial_number;  ///< deactivate_mfa: empty = every device of the user
+  bool keep_user = false;       ///< offboard_user: disable instead of delete
+  bool delete_virtual = false;  ///< deactivate_mfa: delete virtual devices afterwards
+  std::vector<IamStep> steps;   ///< iam_calls
+  int max_attempts = 0;         ///< 0: the worker's default
+  bool dry_run = false;
+  nlohmann::json meta;  ///< opaque, echoed into the result
+};
+
+/// Why a job was refused: the field and a message that names field and rule, e.g.
+/// `user_name "bad name" does not match [\w+=,.@-]+`.
+struct JobError {
+  std::string field;
+  std::string message;
+};
+
+/// Parses and validates one job from JSON text. Never throws.
+std::variant<Job, JobError> parse_job(std::string_view json_text);
+/// The canonical JSON form of a job (what is stored in Redis).
+nlohmann::json to_json(const Job& job);
+
+}  // namespace iamq::worker
