@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace iamq::config {
@@ -60,9 +61,18 @@ struct Config {
 };
 
 /// Raised for any bad configuration; the message names the field and the rule.
+/// load() raises one ConfigError listing every problem, one per line, each `field: rule`
+/// (e.g. `accounts.prod.rate: must be > 0`).
 class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+  /// what() = the problems joined by newlines.
+  explicit ConfigError(std::vector<std::string> problems);
+  /// Each `field: rule`; a ConfigError made from one message holds that message.
+  std::vector<std::string> problems() const;
+
+ private:
+  std::vector<std::string> problems_;
 };
 
 /// The built-in defaults (backoff table and allow-list filled in).
@@ -74,6 +84,24 @@ Config defaults();
 Config load(const std::optional<std::string>& path, const std::map<std::string, std::string>& env);
 
 /// The effective config as TOML text with every secret replaced by "<redacted>".
+/// Loading it back gives the same config (secrets aside).
 std::string to_redacted_toml(const Config& cfg);
+/// The same as JSON text (durations as strings, secrets "<redacted>").
+std::string to_redacted_json(const Config& cfg);
+
+/// Parses "250ms", "5s", "2m", "1h", "30d" (a non-negative integer and a unit).
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+/// The largest unit that divides evenly: 500 → "500ms", 5000 → "5s", 120000 → "2m".
+std::string format_duration(std::chrono::milliseconds d);
+
+/// The built-in allow-list for iam_calls: deactivating, detaching, removing and deleting
+/// actions, plus "Get*" and "List*".
+std::vector<std::string> default_allow_list();
+/// Why an allow-list entry is refused (it could permit a granting or creating action:
+/// Create*, Put*, Attach*, Update*Policy, Upload*, Enable*, Add*, …), or nullopt if fine.
+/// Entries are action names, optionally ending in `*` (prefix match).
+std::optional<std::string> refused_allow_list_entry(std::string_view entry);
+/// Whether `action` matches an entry of `allow_list` (exact, or prefix for `X*`).
+bool allow_list_permits(const std::vector<std::string>& allow_list, std::string_view action);
 
 }  // namespace iamq::config
