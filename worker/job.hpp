@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "queue/job_queue.hpp"
+
 namespace iamq::worker {
 
 enum class JobType { offboard_user, deactivate_mfa, delete_user, iam_calls };
@@ -46,5 +48,15 @@ struct JobError {
 std::variant<Job, JobError> parse_job(std::string_view json_text);
 /// The canonical JSON form of a job (what is stored in Redis).
 nlohmann::json to_json(const Job& job);
+
+/// Largest accepted job JSON text (bytes).
+inline constexpr std::size_t max_job_size = 64 * 1024;
+
+/// A fresh job id (32 random hex digits) for jobs enqueued without one.
+std::string generate_job_id();
+/// What the queue stores about a parsed job (canonical JSON included).
+queue::JobSummary summarize(const Job& job);
+/// The validator JobQueue::adopt uses: parse_job, then `default_id` when the job has no id.
+queue::JobValidator job_validator();
 
 }  // namespace iamq::worker
