@@ -45,6 +45,8 @@ std::string canonical_request(const SignableRequest& req);
 std::string signed_headers(const SignableRequest& req);
 /// The string to sign (stage 2).
 std::string string_to_sign(const std::string& canonical_request, const SigningScope& scope);
+/// The SigV4 signing key (raw 32 bytes): HMAC chain over date, region, service, "aws4_request".
+std::string signing_key(const std::string& secret_access_key, const SigningScope& scope);
 /// The hex signature (stage 3).
 std::string signature(const std::string& string_to_sign, const std::string& secret_access_key,
                       const SigningScope& scope);
@@ -55,6 +57,19 @@ std::string authorization_header(const SignableRequest& req, const Credentials& 
 /// Signs `req` in place: adds X-Amz-Date (if absent), X-Amz-Security-Token (when the
 /// credentials carry a session token) and Authorization. The caller sets host and body.
 void sign(SignableRequest& req, const Credentials& creds, const SigningScope& scope);
+
+/// Less common signing variants (the AWS test suite exercises them; IAM needs neither).
+struct SignOptions {
+  /// Add and sign `X-Amz-Content-SHA256` (the body's SHA-256), as S3-style services want.
+  bool add_content_sha256 = false;
+  /// Sign without the session token and add `X-Amz-Security-Token` afterwards, unsigned.
+  bool omit_session_token = false;
+};
+/// sign() with options. Any Authorization header already present is replaced; an existing
+/// X-Amz-Date is set to `scope.amz_date`. Throws CredentialsError for incomplete credentials
+/// and std::invalid_argument when there is no Host header (programming errors, never signed).
+void sign(SignableRequest& req, const Credentials& creds, const SigningScope& scope,
+          const SignOptions& options);
 
 /// The parts of a received Authorization header, for servers that verify (the emulator).
 struct ParsedAuthorization {
