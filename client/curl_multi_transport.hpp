@@ -91,6 +91,9 @@ class CurlMultiTransport {
   /// operation_canceled. Idempotent.
   void stop();
 
+  /// The io_context completions are posted to.
+  boost::asio::io_context& context() const;
+
   /// Transfers started and not yet completed.
   std::size_t in_flight() const;
   /// Sockets currently watched on the io_context (for tests: 0 after stop()).

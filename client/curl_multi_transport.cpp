@@ -1,0 +1,595 @@
+#include "client/curl_multi_transport.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+#include <mutex>
+#include <unordered_map>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <curl/curl.h>
+#include <spdlog/spdlog.h>
+
+#include "client/endpoint.hpp"
+
+// How sockets are watched (the contract of curl's docs/examples/multi-uv.c):
+//
+// curl owns every socket: it opens, connects and closes them. When it wants to know about
+// readiness it calls the socket callback (on_socket); we wrap the fd in an
+// asio::posix::stream_descriptor that does NOT own it and remember that state with
+// curl_multi_assign. On CURL_POLL_REMOVE we cancel the waits, release() the fd from the
+// descriptor (so asio never closes it) and free the state. curl (7.88, Curl_multi_closed)
+// reports CURL_POLL_REMOVE *before* it closes a socket it had reported — TCP sockets and
+// the threaded resolver's socketpair alike — so asio has deregistered the fd before the
+// number can be reused. (The alternative, CURLOPT_OPENSOCKETFUNCTION/CLOSESOCKETFUNCTION
+// with asio-owned sockets, does not cover the resolver's socketpair, which is why the
+// multi-uv.c model is used.)
+//
+// Timers: the timer callback only (re)arms one steady_timer; a timeout of 0 is posted to
+// the io_context, never acted on inside the callback (curl forbids re-entering
+// curl_multi_socket_action from its own callbacks). After every curl_multi_socket_action
+// the message queue is drained (curl_multi_info_read) and finished transfers are completed.
+//
+// Lifetime: asio handlers hold a weak_ptr to Impl (and a shared_ptr to their socket state),
+// so a handler that runs after stop() or after the transport was destroyed does nothing.
+
+namespace iamq::client {
+namespace {
+
+class TransportCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "iamq.transport"; }
+  std::string message(int ev) const override {
+    switch (static_cast<TransportError>(ev)) {
+      case TransportError::timeout: return "timed out";
+      case TransportError::connection_failed: return "connection failed";
+      case TransportError::response_too_large: return "response body too large";
+      case TransportError::tls_error: return "TLS error";
+      case TransportError::insecure_http_refused: return "plain http refused for a non-loopback host";
+      case TransportError::invalid_url: return "invalid URL";
+      case TransportError::transfer_failed: return "transfer failed";
+    }
+    return "unknown transport error";
+  }
+};
+
+struct MultiDeleter {
+  void operator()(CURLM* m) const { curl_multi_cleanup(m); }
+};
+struct EasyDeleter {
+  void operator()(CURL* e) const { curl_easy_cleanup(e); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+struct UrlDeleter {
+  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+};
+struct CurlFree {
+  void operator()(char* p) const { curl_free(p); }
+};
+
+void global_init_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
+                        s.back() == '\n'))
+    s.remove_suffix(1);
+  return s;
+}
+
+/// Scheme and host of `url` as curl will read them; false when curl cannot parse it.
+bool url_scheme_host(const std::string& url, std::string& scheme, std::string& host) {
+  std::unique_ptr<CURLU, UrlDeleter> u(curl_url());
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return false;
+  char* raw = nullptr;
+  if (curl_url_get(u.get(), CURLUPART_SCHEME, &raw, 0) != CURLUE_OK) return false;
+  std::unique_ptr<char, CurlFree> s(raw);
+  raw = nullptr;
+  if (curl_url_get(u.get(), CURLUPART_HOST, &raw, 0) != CURLUE_OK) return false;
+  std::unique_ptr<char, CurlFree> h(raw);
+  scheme = lower(s.get());
+  host = h.get();
+  return true;
+}
+
+std::error_code classify_curl_error(CURLcode rc, bool too_large) {
+  switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return TransportError::timeout;
+    case CURLE_FILESIZE_EXCEEDED:
+      return TransportError::response_too_large;
+    case CURLE_WRITE_ERROR:
+      return too_large ? TransportError::response_too_large : TransportError::transfer_failed;
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+      return TransportError::connection_failed;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+      return TransportError::tls_error;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+      return TransportError::invalid_url;
+    default:
+      return TransportError::transfer_failed;
+  }
+}
+
+}  // namespace
+
+const std::error_category& transport_category() {
+  static const TransportCategory category;
+  return category;
+}
+
+std::error_code make_error_code(TransportError e) {
+  return {static_cast<int>(e), transport_category()};
+}
+
+std::string HttpResponse::header(std::string_view name) const {
+  const std::string want = lower(name);
+  for (const auto& [k, v] : headers) {
+    if (k == want) return v;
+  }
+  return {};
+}
+
+/// One transfer in flight. Member order matters: `easy` is declared last so it is
+/// destroyed first, before the header list and the body it points into.
+struct Transfer {
+  std::string request_body;  // CURLOPT_POSTFIELDS points into it (not copied)
+  std::unique_ptr<curl_slist, SlistDeleter> header_list;
+  char errbuf[CURL_ERROR_SIZE] = {};
+  HttpResponse response;
+  std::size_t max_bytes = 0;
+  bool too_large = false;
+  CurlMultiTransport::Completion completion;
+  std::unique_ptr<CURL, EasyDeleter> easy;
+};
+
+/// A socket curl asked us to watch. Owned by Impl::sockets and by pending waits.
+struct SocketState : std::enable_shared_from_this<SocketState> {
+  SocketState(boost::asio::io_context& ioc, curl_socket_t s) : fd(s), descriptor(ioc) {}
+  ~SocketState() {
+    // Never close curl's fd: give it back before the descriptor is destroyed.
+    if (descriptor.is_open()) descriptor.release();
+  }
+  curl_socket_t fd;
+  boost::asio::posix::stream_descriptor descriptor;  // wraps fd, never owns it
+  int wanted = 0;        // CURL_POLL_IN / OUT / INOUT as last told by curl
+  bool reading = false;  // an async_wait(wait_read) is pending
+  bool writing = false;  // an async_wait(wait_write) is pending
+  bool closed = false;   // curl said CURL_POLL_REMOVE (or stop()): ignore late wake-ups
+};
+
+struct CurlMultiTransport::Impl : std::enable_shared_from_this<Impl> {
+  Impl(boost::asio::io_context& io, TransportOptions o)
+      : ioc(io), opts(std::move(o)), timer(io) {}
+
+  boost::asio::io_context& ioc;
+  TransportOptions opts;
+  boost::asio::steady_timer timer;
+  std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers;
+  // Owners of the per-socket states whose raw pointers curl holds (curl_multi_assign).
+  std::unordered_map<SocketState*, std::shared_ptr<SocketState>> sockets;
+  bool stopped = false;
+  // Declared last, destroyed first: curl_multi_cleanup may still call on_socket, which
+  // needs the members above.
+  std::unique_ptr<CURLM, MultiDeleter> multi;
+
+  void init();
+  void perform(HttpRequest req, Completion completion);
+  void stop();
+
+  // C callbacks: static trampolines; the user pointer is this Impl (owned by the
+  // CurlMultiTransport's shared_ptr, alive as long as the multi handle exists).
+  static int socket_trampoline(CURL* easy, curl_socket_t s, int what, void* userp,
+                               void* socketp) noexcept;
+  static int timer_trampoline(CURLM* multi, long timeout_ms, void* userp) noexcept;
+  // Per transfer; the user pointer is the Transfer (owned by `transfers`).
+  static size_t write_trampoline(char* data, size_t size, size_t nmemb, void* userp) noexcept;
+  static size_t header_trampoline(char* data, size_t size, size_t nitems, void* userp) noexcept;
+
+  // In the order they run.
+  void on_socket(curl_socket_t s, int what, SocketState* state);
+  void on_timer(long timeout_ms);
+  void arm(const std::shared_ptr<SocketState>& state);
+  void on_socket_ready(const std::shared_ptr<SocketState>& state, int select_flags);
+  void on_timeout();
+  void drain_messages();
+  void finish(CURL* easy, CURLcode result);
+
+  void close_socket(SocketState* state);
+  void fail_now(Completion completion, std::error_code ec, std::string detail);
+};
+
+void CurlMultiTransport::Impl::init() {
+  global_init_once();
+  multi.reset(curl_multi_init());
+  if (!multi) throw std::runtime_error("curl_multi_init failed");
+  CURLM* m = multi.get();
+  curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, &Impl::socket_trampoline);
+  curl_multi_setopt(m, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, &Impl::timer_trampoline);
+  curl_multi_setopt(m, CURLMOPT_TIMERDATA, this);
+  if (opts.max_host_connections > 0)
+    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, opts.max_host_connections);
+  if (opts.max_total_connections > 0)
+    curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, opts.max_total_connections);
+}
+
+void CurlMultiTransport::Impl::fail_now(Completion completion, std::error_code ec,
+                                        std::string detail) {
+  HttpResponse r;
+  r.error_detail = std::move(detail);
+  boost::asio::post(ioc, [c = std::move(completion), ec, r = std::move(r)]() mutable {
+    c(ec, std::move(r));
+  });
+}
+
+void CurlMultiTransport::Impl::perform(HttpRequest req, Completion completion) {
+  if (stopped) {
+    return fail_now(std::move(completion), std::make_error_code(std::errc::operation_canceled),
+                    "transport stopped");
+  }
+  std::string scheme, host;
+  if (!url_scheme_host(req.url, scheme, host)) {
+    return fail_now(std::move(completion), TransportError::invalid_url,
+                    "cannot parse URL \"" + req.url + "\"");
+  }
+  if (scheme != "http" && scheme != "https") {
+    return fail_now(std::move(completion), TransportError::invalid_url,
+                    "unsupported scheme \"" + scheme + "\" (http or https only)");
+  }
+  const bool loopback = is_loopback_host(host);
+  if (scheme == "http" && !loopback && !opts.allow_insecure_http) {
+    return fail_now(std::move(completion), TransportError::insecure_http_refused,
+                    "refusing plain http:// to non-loopback host \"" + host +
+                        "\": use https (plain http is only allowed for loopback endpoints)");
+  }
+
+  auto t = std::make_unique<Transfer>();
+  t->easy.reset(curl_easy_init());
+  if (!t->easy) {
+    return fail_now(std::move(completion), TransportError::transfer_failed,
+                    "curl_easy_init failed");
+  }
+  t->completion = std::move(completion);
+  t->max_bytes = opts.max_response_bytes;
+  t->request_body = std::move(req.body);
+
+  bool has_expect = false;
+  for (const auto& [name, value] : req.headers) {
+    if (lower(name) == "expect") has_expect = true;
+    const std::string line = value.empty() ? name + ";" : name + ": " + value;
+    curl_slist* next = curl_slist_append(t->header_list.get(), line.c_str());
+    if (!next) {
+      return fail_now(std::move(t->completion), TransportError::transfer_failed,
+                      "out of memory building headers");
+    }
+    t->header_list.release();
+    t->header_list.reset(next);
+  }
+  if (!has_expect) {
+    // No "Expect: 100-continue" round trip for larger bodies.
+    curl_slist* next = curl_slist_append(t->header_list.get(), "Expect:");
+    if (next) {
+      t->header_list.release();
+      t->header_list.reset(next);
+    }
+  }
+
+  CURL* e = t->easy.get();
+  CURLcode rc = CURLE_OK;
+  auto set = [&rc](CURLcode r) {
+    if (rc == CURLE_OK) rc = r;
+  };
+  set(curl_easy_setopt(e, CURLOPT_URL, req.url.c_str()));
+  set(curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"));
+  set(curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L));
+  set(curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1)));
+  set(curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L));
+  set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L));
+  set(curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L));
+  if (!opts.ca_file.empty()) set(curl_easy_setopt(e, CURLOPT_CAINFO, opts.ca_file.c_str()));
+  // Proxies come from the usual environment variables (curl's default), except that a
+  // loopback endpoint is never sent through a proxy.
+  if (loopback) set(curl_easy_setopt(e, CURLOPT_NOPROXY, "*"));
+  set(curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count())));
+  set(curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count())));
+  set(curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(t->max_bytes)));
+  set(curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L));
+  set(curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf));
+  set(curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::write_trampoline));
+  set(curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get()));
+  set(curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::header_trampoline));
+  set(curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get()));
+  set(curl_easy_setopt(e, CURLOPT_PRIVATE, t.get()));
+  if (t->header_list) set(curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list.get()));
+  if (req.method == "POST") {
+    set(curl_easy_setopt(e, CURLOPT_POST, 1L));
+    set(curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(t->request_body.size())));
+    set(curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request_body.data()));
+  } else if (req.method != "GET") {
+    set(curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req.method.c_str()));
+  }
+  if (rc != CURLE_OK) {
+    return fail_now(std::move(t->completion), TransportError::transfer_failed,
+                    std::string("curl option rejected: ") + curl_easy_strerror(rc));
+  }
+  if (CURLMcode mrc = curl_multi_add_handle(multi.get(), e); mrc != CURLM_OK) {
+    return fail_now(std::move(t->completion), TransportError::transfer_failed,
+                    std::string("curl_multi_add_handle: ") + curl_multi_strerror(mrc));
+  }
+  // curl_multi_add_handle has asked for a 0 timeout (posted): the transfer starts from
+  // the io_context, not from here.
+  transfers.emplace(e, std::move(t));
+}
+
+int CurlMultiTransport::Impl::socket_trampoline(CURL*, curl_socket_t s, int what, void* userp,
+                                                void* socketp) noexcept {
+  try {
+    static_cast<Impl*>(userp)->on_socket(s, what, static_cast<SocketState*>(socketp));
+    return 0;
+  } catch (const std::exception& ex) {
+    spdlog::error("curl socket callback: {}", ex.what());
+  } catch (...) {
+  }
+  return -1;  // tells curl to fail (CURLM_ABORTED_BY_CALLBACK) instead of hanging
+}
+
+int CurlMultiTransport::Impl::timer_trampoline(CURLM*, long timeout_ms, void* userp) noexcept {
+  try {
+    static_cast<Impl*>(userp)->on_timer(timeout_ms);
+    return 0;
+  } catch (const std::exception& ex) {
+    spdlog::error("curl timer callback: {}", ex.what());
+  } catch (...) {
+  }
+  return -1;
+}
+
+size_t CurlMultiTransport::Impl::write_trampoline(char* data, size_t size, size_t nmemb,
+                                                  void* userp) noexcept {
+  auto* t = static_cast<Transfer*>(userp);
+  const size_t n = size * nmemb;
+  if (t->response.body.size() + n > t->max_bytes) {
+    t->too_large = true;
+    return 0;  // != n: curl aborts the transfer with CURLE_WRITE_ERROR
+  }
+  try {
+    t->response.body.append(data, n);
+  } catch (...) {
+    return 0;
+  }
+  return n;
+}
+
+size_t CurlMultiTransport::Impl::header_trampoline(char* data, size_t size, size_t nitems,
+                                                   void* userp) noexcept {
+  auto* t = static_cast<Transfer*>(userp);
+  const size_t n = size * nitems;
+  try {
+    std::string_view line(data, n);
+    if (line.rfind("HTTP/", 0) == 0) {
+      t->response.headers.clear();  // a new response (after 1xx): keep only the final one
+      return n;
+    }
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) return n;  // blank line at the end of headers
+    t->response.headers.emplace_back(lower(trim(line.substr(0, colon))),
+                                     std::string(trim(line.substr(colon + 1))));
+  } catch (...) {
+    return 0;
+  }
+  return n;
+}
+
+void CurlMultiTransport::Impl::on_socket(curl_socket_t s, int what, SocketState* state) {
+  if (what == CURL_POLL_REMOVE) {
+    if (state) {
+      close_socket(state);
+      if (multi) curl_multi_assign(multi.get(), s, nullptr);
+    }
+    return;
+  }
+  std::shared_ptr<SocketState> owned;
+  if (state) {
+    owned = state->shared_from_this();
+  } else {
+    owned = std::make_shared<SocketState>(ioc, s);
+    boost::system::error_code ec;
+    owned->descriptor.assign(s, ec);
+    if (ec) throw std::runtime_error("cannot watch socket: " + ec.message());
+    sockets.emplace(owned.get(), owned);
+    curl_multi_assign(multi.get(), s, owned.get());
+  }
+  owned->wanted = what;
+  arm(owned);
+}
+
+void CurlMultiTransport::Impl::arm(const std::shared_ptr<SocketState>& st) {
+  std::weak_ptr<Impl> weak = weak_from_this();
+  if ((st->wanted & CURL_POLL_IN) && !st->reading) {
+    st->reading = true;
+    st->descriptor.async_wait(
+        boost::asio::posix::stream_descriptor::wait_read,
+        [weak, st](const boost::system::error_code& ec) {
+          st->reading = false;
+          if (ec == boost::asio::error::operation_aborted || st->closed) return;
+          auto self = weak.lock();
+          if (!self || self->stopped) return;
+          if (!(st->wanted & CURL_POLL_IN)) return;  // curl no longer wants to read
+          self->on_socket_ready(st, ec ? CURL_CSELECT_ERR : CURL_CSELECT_IN);
+        });
+  }
+  if ((st->wanted & CURL_POLL_OUT) && !st->writing) {
+    st->writing = true;
+    st->descriptor.async_wait(
+        boost::asio::posix::stream_descriptor::wait_write,
+        [weak, st](const boost::system::error_code& ec) {
+          st->writing = false;
+          if (ec == boost::asio::error::operation_aborted || st->closed) return;
+          auto self = weak.lock();
+          if (!self || self->stopped) return;
+          if (!(st->wanted & CURL_POLL_OUT)) return;
+          self->on_socket_ready(st, ec ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
+        });
+  }
+}
+
+void CurlMultiTransport::Impl::on_socket_ready(const std::shared_ptr<SocketState>& st,
+                                               int select_flags) {
+  int running = 0;
+  curl_multi_socket_action(multi.get(), st->fd, select_flags, &running);
+  drain_messages();
+  // Still watched and still wanted: wait for the next readiness (curl reads or writes
+  // at most a buffer per call, the rest is picked up by the next wait).
+  if (!st->closed && !stopped) arm(st);
+}
+
+void CurlMultiTransport::Impl::on_timer(long timeout_ms) {
+  timer.cancel();
+  if (timeout_ms < 0) return;  // curl: delete the timer
+  std::weak_ptr<Impl> weak = weak_from_this();
+  if (timeout_ms == 0) {
+    // Never call back into curl from inside its callback: post it.
+    boost::asio::post(ioc, [weak] {
+      if (auto self = weak.lock(); self && !self->stopped) self->on_timeout();
+    });
+    return;
+  }
+  timer.expires_after(std::chrono::milliseconds(timeout_ms));
+  timer.async_wait([weak](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: re-armed or stopped
+    if (auto self = weak.lock(); self && !self->stopped) self->on_timeout();
+  });
+}
+
+void CurlMultiTransport::Impl::on_timeout() {
+  int running = 0;
+  curl_multi_socket_action(multi.get(), CURL_SOCKET_TIMEOUT, 0, &running);
+  drain_messages();
+}
+
+void CurlMultiTransport::Impl::drain_messages() {
+  int left = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi.get(), &left)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    // Copy out before remove_handle invalidates msg.
+    CURL* easy = msg->easy_handle;
+    CURLcode result = msg->data.result;
+    finish(easy, result);
+  }
+}
+
+void CurlMultiTransport::Impl::finish(CURL* easy, CURLcode result) {
+  auto it = transfers.find(easy);
+  curl_multi_remove_handle(multi.get(), easy);
+  if (it == transfers.end()) return;
+  std::unique_ptr<Transfer> t = std::move(it->second);
+  transfers.erase(it);
+
+  HttpResponse& r = t->response;
+  long status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  r.status = status;
+  curl_off_t total = 0, connect = 0;
+  curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total);
+  curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connect);
+  r.total_time = std::chrono::microseconds(total);
+  r.connect_time = std::chrono::microseconds(connect);
+  long new_connections = 0;
+  curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &new_connections);
+  r.connection_reused = status > 0 && new_connections == 0;
+
+  std::error_code ec;
+  if (result != CURLE_OK) {
+    ec = classify_curl_error(result, t->too_large);
+    if (ec == TransportError::response_too_large) {
+      r.error_detail = "response body larger than " + std::to_string(t->max_bytes) + " bytes";
+    } else {
+      r.error_detail = t->errbuf[0] != '\0' ? std::string(t->errbuf) : curl_easy_strerror(result);
+    }
+    r.body.clear();
+  }
+  boost::asio::post(ioc, [c = std::move(t->completion), ec, r = std::move(r)]() mutable {
+    c(ec, std::move(r));
+  });
+  // t (and its easy handle) is destroyed here, after remove_handle.
+}
+
+void CurlMultiTransport::Impl::close_socket(SocketState* state) {
+  auto it = sockets.find(state);
+  if (it == sockets.end()) return;
+  std::shared_ptr<SocketState> st = std::move(it->second);
+  sockets.erase(it);
+  st->closed = true;
+  boost::system::error_code ignored;
+  st->descriptor.cancel(ignored);  // pending waits complete with operation_aborted
+  st->descriptor.release();        // deregister from the reactor; curl closes the fd
+}
+
+void CurlMultiTransport::Impl::stop() {
+  if (stopped) return;
+  stopped = true;
+  timer.cancel();
+  const auto cancelled = std::make_error_code(std::errc::operation_canceled);
+  for (auto& [easy, t] : transfers) {
+    curl_multi_remove_handle(multi.get(), easy);
+    HttpResponse r;
+    r.error_detail = "cancelled: transport stopped";
+    boost::asio::post(ioc, [c = std::move(t->completion), cancelled, r = std::move(r)]() mutable {
+      c(cancelled, std::move(r));
+    });
+  }
+  transfers.clear();
+  // Closes the cached connections; curl reports CURL_POLL_REMOVE for them on the way.
+  multi.reset();
+  while (!sockets.empty()) close_socket(sockets.begin()->first);
+}
+
+CurlMultiTransport::CurlMultiTransport(boost::asio::io_context& ioc, TransportOptions opts)
+    : impl_(std::make_shared<Impl>(ioc, std::move(opts))) {
+  impl_->init();
+}
+
+CurlMultiTransport::~CurlMultiTransport() {
+  if (impl_) impl_->stop();
+}
+
+void CurlMultiTransport::perform(HttpRequest req, Completion completion) {
+  impl_->perform(std::move(req), std::move(completion));
+}
+
+void CurlMultiTransport::stop() { impl_->stop(); }
+
+boost::asio::io_context& CurlMultiTransport::context() const { return impl_->ioc; }
+
+std::size_t CurlMultiTransport::in_flight() const { return impl_->transfers.size(); }
+
+std::size_t CurlMultiTransport::watched_sockets() const { return impl_->sockets.size(); }
+
+}  // namespace iamq::client
