@@ -67,6 +67,9 @@ class RedisConnection {
   std::size_t outstanding() const;
 
   const Options& options() const;
+  /// The last connection error as text ("Connection refused", "AUTH failed: WRONGPASS …"),
+  /// with the endpoint redacted; empty if none.
+  std::string last_error() const;
 
  private:
   struct Impl;

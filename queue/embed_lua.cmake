@@ -1,0 +1,16 @@
+# Generates a C++ source holding every queue/lua/*.lua as a string constant.
+# Usage: cmake -DOUT=<file.cpp> -DDIR=<lua dir> -P embed_lua.cmake
+file(GLOB scripts ${DIR}/*.lua)
+list(SORT scripts)
+set(body "// Generated from queue/lua/*.lua by queue/embed_lua.cmake. Do not edit.\n")
+string(APPEND body "#include \"queue/lua_scripts.hpp\"\n\n#include <map>\n\n")
+string(APPEND body "namespace iamq::queue::lua {\n\nstd::string_view source(std::string_view name) {\n")
+string(APPEND body "  static const std::map<std::string_view, std::string_view> scripts = {\n")
+foreach(script ${scripts})
+  get_filename_component(name ${script} NAME_WE)
+  file(READ ${script} text)
+  string(APPEND body "    {\"${name}\", R\"iamqlua(${text})iamqlua\"},\n")
+endforeach()
+string(APPEND body "  };\n  auto it = scripts.find(name);\n  return it == scripts.end() ? std::string_view() : it->second;\n}\n\n}  // namespace iamq::queue::lua\n")
+file(WRITE ${OUT}.tmp "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})
