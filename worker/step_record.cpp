@@ -1,0 +1,89 @@
+#include "worker/step_record.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace iamq::worker {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+bool is_secret_param(std::string_view name) {
+  const std::string n = lower(name);
+  // Not "credential": ServiceSpecificCredentialId is an identifier the audit needs.
+  static constexpr std::array<std::string_view, 7> kFragments = {
+      "password", "secret", "token", "privatekey", "sshpublickeybody", "certificatebody",
+      "authenticationcode"};
+  return std::any_of(kFragments.begin(), kFragments.end(),
+                     [&](std::string_view f) { return n.find(f) != std::string::npos; });
+}
+
+nlohmann::json redact_params(const client::Params& params) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [k, v] : params) out[k] = is_secret_param(k) ? std::string("<redacted>") : v;
+  return out;
+}
+
+std::string_view to_string(StepDisposition d) {
+  switch (d) {
+    case StepDisposition::done: return "done";
+    case StepDisposition::retry: return "retry";
+    case StepDisposition::delayed: return "delayed";
+    case StepDisposition::handed_back: return "handed_back";
+  }
+  return "done";
+}
+
+nlohmann::json error_json(const client::IamError& e) {
+  return {{"class", std::string(client::to_string(e.error_class))},
+          {"code", e.code},
+          {"message", e.message},
+          {"http_status", e.http_status},
+          {"request_id", e.request_id}};
+}
+
+nlohmann::json make_step_record(const StepFacts& facts, const client::Outcome& outcome,
+                                StepDisposition disposition, std::chrono::milliseconds retry_in) {
+  nlohmann::json j = {{"action", facts.action},
+                      {"params", redact_params(facts.params)},
+                      {"attempt", facts.attempt},
+                      {"duration_ms", facts.duration.count()},
+                      {"http_status", facts.http_status},
+                      {"at_ms", unix_ms()},
+                      {"disposition", std::string(to_string(disposition))}};
+  if (facts.dry_run) j["dry_run"] = true;
+  if (outcome.ok) {
+    j["result"] = "ok";
+    j["request_id"] = outcome.ok->request_id;
+    if (outcome.ok->http_status) j["http_status"] = outcome.ok->http_status;
+  } else if (outcome.error) {
+    const auto& e = *outcome.error;
+    j["result"] = e.error_class == client::ErrorClass::absent ? "absent" : "error";
+    j["code"] = e.code;
+    j["class"] = std::string(client::to_string(e.error_class));
+    j["message"] = e.message;
+    j["request_id"] = e.request_id;
+    if (e.http_status) j["http_status"] = e.http_status;
+  }
+  if (disposition == StepDisposition::retry || disposition == StepDisposition::delayed) {
+    j["retry_in_ms"] = retry_in.count();
+  }
+  return j;
+}
+
+}  // namespace iamq::worker
