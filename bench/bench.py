@@ -1,0 +1,558 @@
+#!/usr/bin/python3
+"""scripts/bench: iamq's figures against the goals of issue 6, on this machine.
+
+    scripts/bench [--quick] [--json-only] [--scenario NAME[,NAME…]] [--keep-going]
+
+Scenarios: latency, rate, cpu, queue, emulator, alternative (default: all, in that order).
+Each prints one JSON object on a line of stdout (figures, the goal beside each with pass/miss,
+the exact commands, the machine), then a table. Progress goes to stderr. Never asserts a
+time: the exit status is 0 unless a program crashed or could not be started.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lib  # noqa: E402
+from lib import Failure, log  # noqa: E402
+import emu  # noqa: E402
+
+SCENARIOS = ["latency", "rate", "cpu", "queue", "emulator", "alternative"]
+
+
+class Params:
+    def __init__(self, quick: bool):
+        self.quick = quick
+        # 1 + 6: latency-bound, and the alternative on the same users
+        self.latency_users = 600 if quick else 2000
+        self.latency_ms = 20
+        self.concurrency = 256
+        # 2: rate-bound
+        self.rate_limit = 100
+        self.rate_users = 40 if quick else 150
+        # 3: CPU cost
+        self.cpu_users = 600 if quick else 2000
+        # 4: queue
+        self.queue_jobs = 100_000 if quick else 1_000_000
+        self.queue_small = 10
+        # 5: emulator
+        self.emulator_seconds = 3 if quick else 8
+        self.random_seed = 42
+
+
+def goal(name: str, value, op: str, target, unit: str = "") -> dict:
+    if value is None:
+        ok = None
+    elif op == ">=":
+        ok = value >= target
+    else:
+        ok = value <= target
+    return {"figure": name, "value": value, "goal": f"{op} {target}{(' ' + unit) if unit else ''}",
+            "result": "n/a" if ok is None else ("pass" if ok else "miss")}
+
+
+def r(x, digits=3):
+    return None if x is None else round(x, digits)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.p = Params(args.quick)
+        self.tmp = lib.tempdir("iamq-bench-")
+        self.machine = lib.machine()
+        self.redis = lib.RedisServer(self.tmp, appendonly=False)
+        self.redis.start()
+        self.iamq = str(lib.binary("iamq"))
+        self.results: list[dict] = []
+        self.crashed = False
+        self.latency_run: dict | None = None  # iamq's run of scenario 1, reused by 6
+
+    # ------------------------------------------------------------ helpers
+
+    def flush(self) -> None:
+        c = self.redis.client()
+        try:
+            c.call("FLUSHALL")
+        finally:
+            c.close()
+
+    def config(self, name: str, endpoint: str, *, rate: float, burst: float, extra: str = "") -> Path:
+        return lib.write_config(self.tmp / f"{name}.toml", redis_url=self.redis.url,
+                                endpoint=endpoint, rate=rate, burst=burst,
+                                extra='metrics_listen = ""\n' + extra)
+
+    def enqueue(self, cfg: Path, data: bytes, name: str = "enqueue") -> tuple[lib.Proc, float, str]:
+        argv = [self.iamq, "--config", cfg, "--log-level", "warn", "enqueue", "--file", "-"]
+        t0 = time.monotonic()
+        proc, out, err = lib.run(argv, name=name, input_bytes=data, timeout=900)
+        wall = time.monotonic() - t0
+        if proc.exit_code != 0:
+            raise Failure(f"iamq enqueue exited {proc.exit_code}: {err[-500:].decode(errors='replace')}")
+        n = out.count(b"\n")
+        expected = data.count(b"\n")
+        if n != expected:
+            raise Failure(f"iamq enqueue printed {n} ids for {expected} jobs")
+        return proc, wall, lib.shell_join(argv) + " < jobs.jsonl"
+
+    def worker_argv(self, cfg: Path, concurrency: int, *extra) -> list[str]:
+        return [self.iamq, "--config", str(cfg), "--log-level", "warn", "worker", "--drain",
+                "--concurrency", str(concurrency), *map(str, extra)]
+
+    def run_worker(self, argv, timeout: float = 600) -> tuple[lib.Proc, float]:
+        log_path = self.tmp / f"worker-{time.monotonic_ns()}.log"
+        with open(log_path, "wb") as logf:
+            t0 = time.monotonic()
+            p = lib.Proc(argv, name="iamq worker", stdout=logf, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL)
+            finished = p.wait(timeout)
+            wall = time.monotonic() - t0
+        if not finished:
+            p.kill()
+            raise Failure(f"iamq worker did not drain within {timeout:.0f} s: {lib.shell_join(argv)}")
+        code = p.exit_code
+        if code != 0:
+            tail = log_path.read_bytes()[-800:].decode(errors="replace")
+            if code is not None and code < 0:
+                self.crashed = True
+            raise Failure(f"iamq worker exited {code}: {tail}")
+        return p, wall
+
+    def queue_counts(self) -> dict:
+        c = self.redis.client()
+        try:
+            return lib.hash_of(c.call("HGETALL", "iamq:counts"))
+        finally:
+            c.close()
+
+    def run_iamq_batch(self, em: emu.EmulatorRun, users: list[str], *, concurrency: int,
+                       rate: float, burst: float, worker_extra=(), cfg_extra: str = "") -> dict:
+        """Enqueue one offboard job per user, drain with one worker, measure it."""
+        self.flush()
+        cfg = self.config("batch", em.endpoint, rate=rate, burst=burst, extra=cfg_extra)
+        _, enq_wall, enq_cmd = self.enqueue(cfg, lib.jobs_jsonl(users))
+        before = em.snapshot()
+        argv = self.worker_argv(cfg, concurrency, *worker_extra)
+        log(f"bench:   {len(users)} jobs, worker: {lib.shell_join(argv)}")
+        p, wall = self.run_worker(argv)
+        after = em.snapshot()
+        calls = after.calls - before.calls
+        counts = self.queue_counts()
+        cpu = p.cpu_seconds()
+        return {
+            "jobs": len(users),
+            "job_counts": {k: int(v) for k, v in counts.items()},
+            "calls": calls,
+            "throttled": after.throttled - before.throttled,
+            "wall_seconds": r(wall),
+            "calls_per_second": r(calls / wall, 1),
+            "jobs_per_second": r(len(users) / wall, 1),
+            "worker_cpu_seconds": r(cpu),
+            "worker_cpu_ms_per_1000_calls": r(cpu * 1e6 / calls, 2) if calls else None,
+            "worker_peak_rss_mib": r(p.peak_rss_mib(), 1),
+            "emulator_cpu_seconds": r(after.cpu - before.cpu),
+            "emulator_peak_1s_rate": after.peak_rate,
+            "commands": {"config": str(cfg), "enqueue": enq_cmd, "worker": lib.shell_join(argv)},
+        }
+
+    def record(self, name: str, title: str, figures: dict, goals: list, commands: dict,
+               params: dict, notes: list | None = None) -> None:
+        obj = {"scenario": name, "title": title, "quick": self.p.quick, "parameters": params,
+               "figures": figures, "goals": goals, "commands": commands,
+               "machine": self.machine, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        if notes:
+            obj["notes"] = notes
+        self.results.append(obj)
+        print(json.dumps(obj), flush=True)
+
+    def record_error(self, name: str, error: str) -> None:
+        obj = {"scenario": name, "error": error, "machine": self.machine}
+        self.results.append(obj)
+        print(json.dumps(obj), flush=True)
+
+    # ------------------------------------------------------------ 1. latency-bound
+
+    def latency(self) -> None:
+        p = self.p
+        with emu.EmulatorRun(self.tmp, users=p.latency_users, seed=p.random_seed,
+                             latency_ms=p.latency_ms) as em:
+            users = em.user_names()
+            run = self.run_iamq_batch(em, users, concurrency=p.concurrency, rate=1e6, burst=1e6)
+            self.latency_run = {**run, "emulator_command": em.command}
+            ideal = p.concurrency / (p.latency_ms / 1000.0)
+            eff = run["calls_per_second"] / ideal
+            eff_peak = (run["emulator_peak_1s_rate"] / ideal) if run["emulator_peak_1s_rate"] else None
+            figures = {**{k: v for k, v in run.items() if k != "commands"},
+                       "ideal_calls_per_second": ideal, "efficiency": r(eff),
+                       "efficiency_at_peak_second": r(eff_peak)}
+            self.record("latency", "Latency-bound: 20 ms per call, concurrency 256, no rate limit",
+                        figures, [goal("efficiency", r(eff), ">=", 0.9)],
+                        {"emulator": em.command, **run["commands"]},
+                        {"users": len(users), "latency_ms": p.latency_ms, "concurrency": p.concurrency,
+                         "rate_limit": None},
+                        ["efficiency = calls/s over the worker's whole run (start to --drain exit) "
+                         "÷ (concurrency ÷ latency); efficiency_at_peak_second uses the emulator's "
+                         "highest one-second rate"])
+
+    # ------------------------------------------------------------ 2. rate-bound
+
+    def rate(self) -> None:
+        p = self.p
+        with emu.EmulatorRun(self.tmp, users=p.rate_users, seed=p.random_seed,
+                             rate_limit=p.rate_limit) as em:
+            users = em.user_names()
+            self.flush()
+            cfg = self.config("rate", em.endpoint, rate=p.rate_limit, burst=10)
+            _, _, enq_cmd = self.enqueue(cfg, lib.jobs_jsonl(users))
+            argv = self.worker_argv(cfg, 64)
+            log(f"bench:   {len(users)} jobs, worker: {lib.shell_join(argv)}")
+            samples = []
+            log_path = self.tmp / "worker-rate.log"
+            before = em.snapshot()
+            with open(log_path, "wb") as logf:
+                t0 = time.monotonic()
+                w = lib.Proc(argv, name="iamq worker", stdout=logf, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL)
+                while not w.poll():
+                    s = em.snapshot()
+                    samples.append((time.monotonic() - t0, s.calls - before.calls, s.throttled - before.throttled))
+                    if time.monotonic() - t0 > 600:
+                        w.kill()
+                        raise Failure("rate-bound worker did not drain within 600 s")
+                    time.sleep(0.5)
+                wall = time.monotonic() - t0
+            if w.exit_code != 0:
+                if w.exit_code < 0:
+                    self.crashed = True
+                raise Failure(f"iamq worker exited {w.exit_code}: {log_path.read_bytes()[-800:].decode(errors='replace')}")
+            after = em.snapshot()
+            calls = after.calls - before.calls
+            throttled = after.throttled - before.throttled
+            good = calls - throttled
+            # Steady window: from the first second with traffic to the last sample where
+            # calls still grew at a rate near the limit (the drain tail has few jobs left).
+            window = steady_window(samples)
+            if window:
+                (ta, ca, tha), (tb, cb, thb) = window
+                good_rate = ((cb - thb) - (ca - tha)) / (tb - ta)
+            else:
+                good_rate = good / wall
+            figures = {
+                "jobs": len(users), "calls": calls, "throttled": throttled, "good_calls": good,
+                "wall_seconds": r(wall), "good_calls_per_second_whole_run": r(good / wall, 1),
+                "good_calls_per_second_steady": r(good_rate, 1),
+                "window_seconds": r(window[1][0] - window[0][0], 1) if window else None,
+                "good_rate_over_limit": r(good_rate / p.rate_limit),
+                "throttled_share": r(throttled / calls, 4) if calls else None,
+                "emulator_peak_1s_rate": after.peak_rate,
+                "worker_cpu_seconds": r(w.cpu_seconds()),
+            }
+            self.record("rate", "Rate-bound: emulator limit 100 calls/s, worker rate 100 (adaptive)",
+                        figures,
+                        [goal("good_rate_over_limit", figures["good_rate_over_limit"], ">=", 0.95),
+                         goal("throttled_share", figures["throttled_share"], "<=", 0.01)],
+                        {"emulator": em.command, "config": str(cfg), "enqueue": enq_cmd,
+                         "worker": lib.shell_join(argv)},
+                        {"users": len(users), "emulator_rate_limit": p.rate_limit, "worker_rate": p.rate_limit,
+                         "worker_burst": 10, "concurrency": 64},
+                        ["good calls/s measured over the steady window (emulator stats sampled every "
+                         "0.5 s, ramp-up second and drain tail excluded); whole-run figure beside it"])
+
+    # ------------------------------------------------------------ 3. CPU cost
+
+    def cpu(self) -> None:
+        p = self.p
+        with emu.EmulatorRun(self.tmp, users=p.cpu_users, seed=p.random_seed, latency_ms=0) as em:
+            users = em.user_names()
+            run = self.run_iamq_batch(em, users, concurrency=p.concurrency, rate=1e6, burst=1e6)
+            self.cpu_run = run
+            figures = {k: v for k, v in run.items() if k != "commands"}
+            figures["emulator_cpu_ms_per_1000_calls"] = (
+                r(run["emulator_cpu_seconds"] * 1e6 / run["calls"], 2) if run["calls"] else None)
+            self.record("cpu", "CPU cost: latency 0, keep-alive, concurrency 256",
+                        figures,
+                        [goal("worker_cpu_ms_per_1000_calls", run["worker_cpu_ms_per_1000_calls"], "<=", 25, "ms"),
+                         goal("worker_peak_rss_mib", run["worker_peak_rss_mib"], "<=", 64, "MiB")],
+                        {"emulator": em.command, **run["commands"]},
+                        {"users": len(users), "latency_ms": 0, "concurrency": p.concurrency},
+                        ["worker CPU = user+sys of the worker process from wait4() at exit (Redis "
+                         "round trips and signing included, redis-server's own CPU not); peak RSS = "
+                         "ru_maxrss (VmHWM)"])
+
+    # ------------------------------------------------------------ 4. queue
+
+    def queue(self) -> None:
+        p = self.p
+        # A latency far longer than the measurement: the worker takes a job and waits on it.
+        with emu.EmulatorRun(self.tmp, users=0, seed=p.random_seed, latency_ms=600_000) as em:
+            cfg = self.config("queue", em.endpoint, rate=1e6, burst=1e6)
+            argv = [self.iamq, "--config", str(cfg), "--log-level", "warn", "worker", "--concurrency", "1"]
+
+            def rss_with(n: int, label: str) -> tuple[float, float, float | None]:
+                self.flush()
+                data = lib.jobs_jsonl(f"bench-queue-{i:07d}" for i in range(n))
+                _, enq_wall, enq_cmd = self.enqueue(cfg, data, name=f"enqueue {label}")
+                rss, hwm = self.worker_rss(argv)
+                return rss, hwm, enq_wall, enq_cmd
+
+            log(f"bench:   worker RSS with {p.queue_small} jobs queued")
+            small_rss, small_hwm, _, _ = rss_with(p.queue_small, "small")
+            log(f"bench:   enqueue {p.queue_jobs} jobs, then worker RSS")
+            big_rss, big_hwm, enq_wall, enq_cmd = rss_with(p.queue_jobs, "big")
+            redis_mem = self.redis_used_mib()
+            self.flush()
+            rate = p.queue_jobs / enq_wall
+            delta = big_rss - small_rss
+            figures = {
+                "jobs_enqueued": p.queue_jobs, "enqueue_seconds": r(enq_wall),
+                "enqueue_jobs_per_second": r(rate, 0),
+                "worker_rss_mib_small_queue": r(small_rss, 1), "worker_rss_mib_big_queue": r(big_rss, 1),
+                "worker_rss_delta_mib": r(delta, 2),
+                "worker_hwm_mib_small_queue": r(small_hwm, 1), "worker_hwm_mib_big_queue": r(big_hwm, 1),
+                "redis_used_memory_mib_big_queue": r(redis_mem, 1),
+            }
+            self.record("queue", f"Queue: bulk enqueue and worker memory at {p.queue_jobs:,} vs {p.queue_small} queued",
+                        figures,
+                        [goal("enqueue_jobs_per_second", r(rate, 0), ">=", 50000, "jobs/s"),
+                         goal("worker_rss_delta_mib", r(delta, 2), "<=", 8, "MiB")],
+                        {"emulator": em.command, "config": str(cfg), "enqueue": enq_cmd,
+                         "worker": lib.shell_join(argv)},
+                        {"jobs": p.queue_jobs, "small": p.queue_small, "concurrency": 1,
+                         "emulator_latency_ms": 600000},
+                        ["enqueue rate = jobs ÷ wall time of `iamq enqueue --file -` (process start to "
+                         "exit, ids printed); worker VmRSS read 2 s after it took its first job "
+                         "(the emulator holds that call for 10 minutes, so nothing drains)"])
+
+    def worker_rss(self, argv) -> tuple[float, float]:
+        log_path = self.tmp / f"worker-rss-{time.monotonic_ns()}.log"
+        with open(log_path, "wb") as logf:
+            w = lib.Proc(argv, name="iamq worker", stdout=logf, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL)
+            try:
+                c = self.redis.client()
+                deadline = time.monotonic() + 60
+                taken = False
+                while time.monotonic() < deadline and not w.poll():
+                    try:
+                        summary = c.call("XPENDING", "iamq:jobs", "workers")
+                        taken = bool(summary) and int(summary[0] or 0) > 0
+                    except lib.RedisError:
+                        taken = False
+                    if taken:
+                        break
+                    time.sleep(0.05)
+                c.close()
+                if not taken:
+                    raise Failure(f"the worker took no job within 60 s: {log_path.read_bytes()[-500:].decode(errors='replace')}")
+                time.sleep(2.0)
+                if w.poll():
+                    raise Failure(f"iamq worker exited {w.exit_code}")
+                return w.rss_mib(), lib.proc_status_kib(w.pid, "VmHWM") / 1024.0
+            finally:
+                w.kill()
+
+    def redis_used_mib(self) -> float:
+        c = self.redis.client()
+        try:
+            info = c.call("INFO", "memory")
+        finally:
+            c.close()
+        for line in info.splitlines():
+            if line.startswith("used_memory:"):
+                return int(line.split(":")[1]) / (1 << 20)
+        return 0.0
+
+    # ------------------------------------------------------------ 5. emulator
+
+    def emulator(self) -> None:
+        p = self.p
+        with emu.EmulatorRun(self.tmp, users=100, seed=p.random_seed, latency_ms=0) as em:
+            res = emu.run_load(em, seconds=p.emulator_seconds, concurrency=64)
+            figures = {**res["figures"]}
+            if getattr(self, "cpu_run", None):
+                run = self.cpu_run
+                figures["emulator_cpu_ms_per_1000_calls_in_cpu_scenario"] = (
+                    r(run["emulator_cpu_seconds"] * 1e6 / run["calls"], 2) if run["calls"] else None)
+            self.record("emulator", "Emulator: calls/s and CPU per 1,000 calls at latency 0",
+                        figures,
+                        [goal("calls_per_second", figures.get("calls_per_second"), ">=", 20000, "calls/s")],
+                        {"emulator": em.command, "load": res["command"]},
+                        {"load_seconds": p.emulator_seconds, "connections": 64},
+                        res.get("notes"))
+
+    # ------------------------------------------------------------ 6. the alternative
+
+    def alternative(self) -> None:
+        p = self.p
+        with emu.EmulatorRun(self.tmp, users=p.latency_users, seed=p.random_seed,
+                             latency_ms=p.latency_ms) as em:
+            users = em.user_names()
+            if self.latency_run is None or self.latency_run["jobs"] != len(users):
+                log("bench:   iamq at the same setting first")
+                self.latency_run = {**self.run_iamq_batch(em, users, concurrency=p.concurrency,
+                                                          rate=1e6, burst=1e6),
+                                    "emulator_command": em.command}
+                em.reset()
+            iq = self.latency_run
+            users_file = self.tmp / "users.txt"
+            users_file.write_text("\n".join(users) + "\n")
+            script = lib.SOURCE_DIR / "bench" / "offboard_boto3.py"
+            argv = ["/usr/bin/python3", str(script), "--endpoint-url", em.endpoint,
+                    "--access-key-id", lib.ACCESS_KEY_ID, "--secret-access-key", "<emulator key>",
+                    "--users-file", str(users_file), "--concurrency", str(p.concurrency)]
+            real_argv = list(argv)
+            real_argv[real_argv.index("<emulator key>")] = lib.SECRET_ACCESS_KEY
+            log(f"bench:   boto3: {lib.shell_join(argv)}")
+            before = em.snapshot()
+            t0 = time.monotonic()
+            proc, out, err = lib.run(real_argv, name="offboard_boto3.py", timeout=1800,
+                                     env={"PYTHONDONTWRITEBYTECODE": "1"})
+            wall = time.monotonic() - t0
+            after = em.snapshot()
+            if proc.exit_code is not None and proc.exit_code < 0:
+                self.crashed = True
+            try:
+                own = json.loads(out.decode().strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                raise Failure(f"offboard_boto3.py exited {proc.exit_code}: {err[-800:].decode(errors='replace')}")
+            calls = after.calls - before.calls
+            cpu_total = proc.cpu_seconds()
+            cpu_phase = own["cpu_seconds"]
+            py_cpu_per_1000 = cpu_phase * 1e6 / calls if calls else None
+            py_cps = calls / own["wall_seconds"] if own["wall_seconds"] else None
+            state_left = [u for u in em.user_names() if u in set(users)]
+            figures = {
+                "script_outcomes": own["outcomes"], "script_calls": calls,
+                "script_wall_seconds": own["wall_seconds"], "script_process_wall_seconds": r(wall),
+                "script_calls_per_second": r(py_cps, 1),
+                "script_cpu_seconds_offboarding": r(cpu_phase),
+                "script_cpu_seconds_whole_process": r(cpu_total),
+                "script_cpu_ms_per_1000_calls": r(py_cpu_per_1000, 1),
+                "script_peak_rss_mib": r(proc.peak_rss_mib(), 1),
+                "script_users_left": len(state_left),
+                "iamq_calls": iq["calls"], "iamq_calls_per_second": iq["calls_per_second"],
+                "iamq_cpu_ms_per_1000_calls": iq["worker_cpu_ms_per_1000_calls"],
+                "iamq_peak_rss_mib": iq["worker_peak_rss_mib"],
+                "cpu_ratio_script_over_iamq": (r(py_cpu_per_1000 / iq["worker_cpu_ms_per_1000_calls"], 1)
+                                               if py_cpu_per_1000 and iq["worker_cpu_ms_per_1000_calls"] else None),
+                "speed_ratio_iamq_over_script": (r(iq["calls_per_second"] / py_cps, 2) if py_cps else None),
+            }
+            figures["cpu_ratio_iamq_over_script"] = (
+                r(1 / figures["cpu_ratio_script_over_iamq"], 4) if figures["cpu_ratio_script_over_iamq"] else None)
+            self.record("alternative",
+                        "The alternative: boto3 + ThreadPoolExecutor(256) on the same users, 20 ms latency",
+                        figures,
+                        [goal("cpu_ratio_script_over_iamq", figures["cpu_ratio_script_over_iamq"], ">=", 20, "x"),
+                         goal("speed_ratio_iamq_over_script", figures["speed_ratio_iamq_over_script"], ">=", 1.0, "x")],
+                        {"emulator": em.command, "script": lib.shell_join(argv),
+                         "iamq_worker": iq["commands"]["worker"]},
+                        {"users": len(users), "latency_ms": p.latency_ms, "concurrency": p.concurrency,
+                         "botocore_retries": "standard, max_attempts 5"},
+                        ["both measured on a freshly generated emulator state (same --random-seed); "
+                         "script CPU = its own getrusage over the offboarding phase (imports and "
+                         "client creation excluded, which favours the script); whole-process CPU beside it; "
+                         "calls counted by the emulator for both"])
+
+    # ------------------------------------------------------------ table
+
+    def table(self) -> str:
+        rows = [("scenario", "figure", "value", "goal", "result")]
+        for res in self.results:
+            if "error" in res:
+                rows.append((res["scenario"], "error", res["error"][:70], "", "ERROR"))
+                continue
+            for g in res["goals"]:
+                v = g["value"]
+                rows.append((res["scenario"], g["figure"], "-" if v is None else f"{v:,}" if isinstance(v, (int, float)) else str(v),
+                             g["goal"], g["result"]))
+            for k in EXTRA_TABLE.get(res["scenario"], []):
+                v = res["figures"].get(k)
+                if v is not None:
+                    rows.append((res["scenario"], k, f"{v:,}" if isinstance(v, (int, float)) else str(v), "", ""))
+        widths = [max(len(str(row[i])) for row in rows) for i in range(5)]
+        lines = []
+        for j, row in enumerate(rows):
+            lines.append("  ".join(str(c).ljust(widths[i]) for i, c in enumerate(row)).rstrip())
+            if j == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        m = self.machine
+        lines.append("")
+        lines.append(f"machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['mem_total_mib']} MiB, "
+                     f"load {m['loadavg_1m_at_start']} at start; {'--quick' if self.p.quick else 'full run'}")
+        return "\n".join(lines)
+
+
+EXTRA_TABLE = {
+    "latency": ["calls_per_second", "jobs_per_second", "efficiency_at_peak_second", "worker_cpu_ms_per_1000_calls"],
+    "rate": ["good_calls_per_second_steady", "emulator_peak_1s_rate"],
+    "cpu": ["calls_per_second", "emulator_cpu_ms_per_1000_calls"],
+    "queue": ["worker_rss_mib_small_queue", "worker_rss_mib_big_queue"],
+    "emulator": ["cpu_ms_per_1000_calls"],
+    "alternative": ["script_calls_per_second", "iamq_calls_per_second", "script_cpu_ms_per_1000_calls",
+                    "iamq_cpu_ms_per_1000_calls"],
+}
+
+
+def steady_window(samples):
+    """(start, end) samples bracketing the steady part of a rate-bound run, or None."""
+    if len(samples) < 6:
+        return None
+    t_first = next((s[0] for s in samples if s[1] > 0), None)
+    if t_first is None:
+        return None
+    start = next((s for s in samples if s[0] >= t_first + 1.0), None)
+    total = samples[-1][1]
+    # end: the last sample before 95 % of all calls were made (the drain tail excluded)
+    end = None
+    for s in samples:
+        if s[1] <= 0.95 * total:
+            end = s
+    if not start or not end or end[0] - start[0] < 2.0:
+        return None
+    return start, end
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smaller counts, under a minute")
+    ap.add_argument("--json-only", action="store_true", help="only the JSON lines, no table")
+    ap.add_argument("--scenario", action="append", default=[],
+                    help=f"run only these (repeatable or comma-separated): {', '.join(SCENARIOS)}")
+    args = ap.parse_args()
+    chosen = [s for arg in args.scenario for s in arg.split(",") if s] or SCENARIOS
+    bad = [s for s in chosen if s not in SCENARIOS]
+    if bad:
+        ap.error(f"unknown scenario {', '.join(bad)} (one of {', '.join(SCENARIOS)})")
+    lib.install_cleanup()
+    t0 = time.monotonic()
+    try:
+        b = Bench(args)
+    except Failure as e:
+        log(f"bench: {e}")
+        return 1
+    for name in SCENARIOS:
+        if name not in chosen:
+            continue
+        log(f"bench: scenario {name}")
+        t = time.monotonic()
+        try:
+            getattr(b, name)()
+        except (Failure, OSError, lib.RedisError, ValueError, KeyError) as e:
+            log(f"bench: scenario {name} failed: {e}")
+            b.record_error(name, str(e))
+        log(f"bench: scenario {name} took {time.monotonic() - t:.1f} s")
+    if not args.json_only:
+        print()
+        print(b.table())
+        print(f"total {time.monotonic() - t0:.0f} s")
+    lib.stop_all()
+    return 1 if b.crashed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,389 @@
+#!/usr/bin/python3
+"""scripts/chaos: an offboarding batch under fire, then the invariants that must still hold.
+
+    scripts/chaos [--quick] [--seed N] [--jobs N] [--kills N] [--redis-restarts N]
+
+Starts redis-server (AOF on) and iamq-emulator (faults on: 5xx, HTML 503s, dropped
+connections, EntityTemporarilyUnmodifiable, ConcurrentModification, latency with jitter),
+enqueues a batch of offboarding jobs (2,000; --quick 300), runs two `iamq worker`s at once
+throughout with a fleet rate limit kept in Redis, SIGKILLs a random worker at random moments
+and restarts it (≥ 10 times; --quick 4), restarts redis-server on the same port (twice;
+--quick once), waits (bounded) for the batch to finish, then checks and prints each invariant.
+Exit status: 0 when every invariant holds, 1 naming the first broken one, 2 on bad usage or
+when something could not start. Self-stopping: under 10 minutes (--quick: under 2).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lib  # noqa: E402
+from lib import Failure, log  # noqa: E402
+import emu  # noqa: E402
+
+NS = "iamq"
+FINAL = {"succeeded", "failed", "dead"}
+
+
+def say(msg: str) -> None:
+    print(f"chaos: {msg}", flush=True)
+
+
+class Worker:
+    """One of the two worker slots; restarted after every kill."""
+
+    def __init__(self, slot: int, argv, tmp: Path):
+        self.slot = slot
+        self.argv = argv
+        self.tmp = tmp
+        self.proc: lib.Proc | None = None
+        self.generation = 0
+        self.unexpected: list[str] = []  # exits we did not cause
+
+    def start(self) -> None:
+        self.generation += 1
+        log_path = self.tmp / f"worker{self.slot}-{self.generation}.log"
+        with open(log_path, "wb") as f:
+            self.proc = lib.Proc(self.argv, name=f"worker{self.slot}", stdout=f,
+                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.log_path = log_path
+
+    def check(self) -> None:
+        """Notices a worker that exited on its own, records it and starts it again."""
+        if self.proc and self.proc.poll():
+            code = self.proc.exit_code
+            tail = self.log_path.read_bytes()[-400:].decode(errors="replace").strip().replace("\n", " | ")
+            self.unexpected.append(f"worker{self.slot} (gen {self.generation}) exited {code}: {tail}")
+            log(f"chaos:   worker{self.slot} exited on its own ({code}); restarting")
+            self.start()
+
+    def kill(self) -> None:
+        self.proc.signal_group(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self, grace: float) -> int | None:
+        self.proc.signal_group(signal.SIGTERM)
+        if not self.proc.wait(grace):
+            self.proc.kill()
+            return None
+        return self.proc.exit_code
+
+
+class Chaos:
+    def __init__(self, args):
+        self.args = args
+        self.quick = args.quick
+        self.rng = random.Random(args.seed)
+        self.jobs = args.jobs or (300 if self.quick else 2000)
+        self.kills_planned = args.kills if args.kills is not None else (4 if self.quick else 12)
+        self.redis_restarts_planned = (args.redis_restarts if args.redis_restarts is not None
+                                       else (1 if self.quick else 2))
+        self.deadline_s = 110 if self.quick else 570  # whole run, start-up included
+        self.fleet_rate = 300.0
+        self.fleet_burst = 30.0
+        self.delete_user_bound = 4
+        self.t_start = time.monotonic()
+        self.tmp = lib.tempdir("iamq-chaos-")
+        self.results: list[tuple[str, bool, str]] = []
+        self.kills = 0
+        self.redis_restarts = 0
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t_start
+
+    # ------------------------------------------------------------ setup
+
+    def setup(self) -> None:
+        self.redis = lib.RedisServer(self.tmp, appendonly=True)
+        self.redis.start()
+        faults = {"*": {"unmodifiable": 0.02, "concurrent_modification": 0.01, "service_failure": 0.01,
+                        "html_503": 0.005, "drop_connection": 0.005}}
+        self.em = emu.EmulatorRun(self.tmp, users=self.jobs + 20, seed=self.args.seed, latency_ms=5,
+                                  jitter_ms=10, actions=faults)
+        self.em.__enter__()
+        state_users = self.em.users()
+        self.users = [u["name"] for u in state_users][: self.jobs]
+        if len(self.users) < self.jobs:
+            raise Failure(f"the emulator generated {len(self.users)} users, wanted {self.jobs}")
+        # Virtual MFA devices of the batch's users (they must be deleted with their users).
+        batch = set(self.users)
+        self.virtual_serials = {s for u in state_users if u["name"] in batch
+                                for s in (d.get("serial", "") for d in u.get("mfa_devices", []))
+                                if s.startswith("arn:") and ":mfa/" in s}
+        extra = f"""metrics_listen = ""
+visibility_timeout = "3s"
+delay_threshold = "2s"
+shutdown_timeout = "2s"
+request_timeout = "5s"
+connect_timeout = "2s"
+max_attempts = 40
+fleet_rate = {self.fleet_rate}
+fleet_burst = {self.fleet_burst}
+[backoff.throttled]
+base = "100ms"
+cap = "2s"
+max_attempts = 30
+[backoff.transient]
+base = "100ms"
+cap = "2s"
+max_attempts = 30
+[backoff.concurrent_modification]
+base = "100ms"
+cap = "2s"
+max_attempts = 30
+[backoff.unmodifiable]
+base = "200ms"
+cap = "3s"
+max_attempts = 30
+"""
+        self.cfg = lib.write_config(self.tmp / "chaos.toml", redis_url=self.redis.url,
+                                    endpoint=self.em.endpoint, rate=1000, burst=100, extra=extra)
+        iamq = str(lib.binary("iamq"))
+        self.iamq = iamq
+        data = lib.jobs_jsonl(self.users, id_prefix="chaos-")
+        self.ids = [f"chaos-{i:06d}" for i in range(len(self.users))]
+        argv = [iamq, "--config", str(self.cfg), "enqueue", "--file", "-"]
+        proc, out, err = lib.run(argv, name="iamq enqueue", input_bytes=data, timeout=120)
+        if proc.exit_code != 0:
+            raise Failure(f"iamq enqueue exited {proc.exit_code}: {err[-500:].decode(errors='replace')}")
+        self.worker_argv = [iamq, "--config", str(self.cfg), "--log-level", "info", "worker",
+                            "--concurrency", "32"]
+        self.workers = [Worker(i, self.worker_argv, self.tmp) for i in (1, 2)]
+        say(f"seed {self.args.seed}; {self.jobs} jobs; 2 workers: {lib.shell_join(self.worker_argv)}")
+        say(f"emulator: {self.em.command}")
+        say(f"redis: {lib.shell_join(self.redis.argv())}")
+
+    # ------------------------------------------------------------ the run
+
+    def progress(self) -> tuple[int, dict]:
+        c = self.redis.client()
+        try:
+            counts = lib.hash_of(c.call("HGETALL", f"{NS}:counts"))
+        finally:
+            c.close()
+        done = sum(int(counts.get(s, 0)) for s in FINAL)
+        return done, counts
+
+    def safe_progress(self) -> tuple[int | None, dict]:
+        try:
+            return self.progress()
+        except (OSError, lib.RedisError):
+            return None, {}
+
+    def run(self) -> None:
+        for w in self.workers:
+            w.start()
+        # Expected duration ~ calls / fleet rate; the chaos happens in the first half of it.
+        est = max(8.0, self.jobs * 16 / self.fleet_rate)
+        window = est * 0.5
+        n_events = self.kills_planned + self.redis_restarts_planned
+        kinds = ["kill"] * self.kills_planned + ["redis"] * self.redis_restarts_planned
+        # Redis restarts evenly spread, kills at random moments around them.
+        times = sorted(self.rng.uniform(1.5, window) for _ in range(self.kills_planned))
+        redis_times = [window * (i + 1) / (self.redis_restarts_planned + 1)
+                       for i in range(self.redis_restarts_planned)]
+        events = sorted([(t, "kill") for t in times] + [(t, "redis") for t in redis_times])
+        assert len(events) == n_events and sorted(kinds) == sorted(k for _, k in events)
+        t0 = time.monotonic()
+        say(f"{self.kills_planned} kills and {self.redis_restarts_planned} redis restarts within "
+            f"{window:.0f} s (estimated batch {est:.0f} s at {self.fleet_rate:g} calls/s)")
+        for at, kind in events:
+            while time.monotonic() - t0 < at:
+                for w in self.workers:
+                    w.check()
+                time.sleep(0.05)
+            done, _ = self.safe_progress()
+            if done is not None and done >= self.jobs:
+                say(f"the batch finished before all the chaos happened (at {time.monotonic() - t0:.1f} s)")
+                break
+            if kind == "kill":
+                w = self.rng.choice(self.workers)
+                w.check()
+                w.kill()
+                self.kills += 1
+                time.sleep(self.rng.uniform(0.0, 0.5))
+                w.start()
+                log(f"chaos:   {time.monotonic() - t0:6.1f} s  SIGKILL worker{w.slot} (kill {self.kills}), "
+                    f"restarted; {done} jobs final")
+            else:
+                down = self.redis.restart()
+                self.redis_restarts += 1
+                log(f"chaos:   {time.monotonic() - t0:6.1f} s  redis-server restarted (down {down:.2f} s); "
+                    f"{done} jobs final")
+        say(f"chaos done after {time.monotonic() - t0:.1f} s: {self.kills} kills, "
+            f"{self.redis_restarts} redis restarts; waiting for the batch")
+        # Wait for every job to be final and the queue empty, bounded.
+        last = -1
+        while self.elapsed() < self.deadline_s:
+            for w in self.workers:
+                w.check()
+            done, counts = self.safe_progress()
+            if done is not None and done >= self.jobs and self.queue_empty():
+                break
+            if done != last:
+                last = done
+                if done is not None and int(time.monotonic()) % 5 == 0:
+                    log(f"chaos:   {done}/{self.jobs} final {counts}")
+            time.sleep(0.25)
+        self.batch_seconds = time.monotonic() - t0
+        for w in self.workers:
+            w.check()
+            code = w.stop(grace=10)
+            if code not in (0,):
+                w.unexpected.append(f"worker{w.slot} exited {code} on SIGTERM (expected 0)")
+
+    def queue_empty(self) -> bool:
+        c = self.redis.client()
+        try:
+            xlen = c.call("XLEN", f"{NS}:jobs")
+            delayed = c.call("ZCARD", f"{NS}:delayed")
+            return int(xlen) == 0 and int(delayed) == 0
+        except (OSError, lib.RedisError):
+            return False
+        finally:
+            c.close()
+
+    # ------------------------------------------------------------ invariants
+
+    def check(self, name: str, ok: bool, detail: str) -> None:
+        self.results.append((name, ok, detail))
+        say(f"[{'PASS' if ok else 'FAIL'}] {name}: {detail}")
+
+    def invariants(self) -> None:
+        c = self.redis.client()
+        replies = c.pipeline([("HGET", f"{NS}:job:{i}", "status") for i in self.ids])
+        xlen = c.call("XLEN", f"{NS}:jobs")
+        delayed = c.call("ZCARD", f"{NS}:delayed")
+        dead = c.call("XLEN", f"{NS}:dead")
+        try:
+            pending = c.call("XPENDING", f"{NS}:jobs", "workers")[0]
+        except lib.RedisError:
+            pending = 0
+        errors = {}
+        failed_ids = [i for i, s in zip(self.ids, replies) if s in ("failed", "dead")]
+        for i in failed_ids[:5]:
+            errors[i] = (c.call("HGET", f"{NS}:job:{i}", "error") or "")[:200]
+        c.close()
+        status = dict(zip(self.ids, replies))
+        by_status: dict[str, int] = {}
+        for s in replies:
+            by_status[str(s)] = by_status.get(str(s), 0) + 1
+        missing = [i for i, s in status.items() if s is None]
+        not_final = [i for i, s in status.items() if s is not None and s not in FINAL]
+
+        # 1. every job reached a final state, nothing left queued
+        self.check("every job reached a final state",
+                   not not_final and not missing and int(xlen) == 0 and int(delayed) == 0 and int(pending or 0) == 0,
+                   f"{self.jobs - len(not_final) - len(missing)}/{self.jobs} final {by_status}; "
+                   f"stream {xlen}, pending {pending}, delayed {delayed}, dead letters {dead}"
+                   + (f"; not final e.g. {not_final[:3]}" if not_final else ""))
+        # 2. none missing from Redis
+        self.check("no job is missing from Redis", not missing,
+                   f"{len(self.ids) - len(missing)}/{len(self.ids)} records present"
+                   + (f"; missing e.g. {missing[:5]}" if missing else ""))
+
+        state = self.em.state()
+        acct = next((a for a in state.get("accounts", []) if a.get("id") == lib.ACCOUNT_ID), {})
+        present = {u["name"] for u in acct.get("users", [])}
+        left_serials = {d.get("serial") for d in acct.get("virtual_mfa_devices", [])}
+        for u in acct.get("users", []):
+            left_serials |= {d.get("serial") for d in u.get("mfa_devices", [])}
+        user_of = dict(zip(self.ids, self.users))
+        still = [u for u in self.users if u in present]
+        serials_left = sorted(self.virtual_serials & left_serials)
+        # 3. each user the batch offboarded is gone (and its virtual MFA devices)
+        detail = (f"{len(self.users) - len(still)}/{len(self.users)} users gone, "
+                  f"{len(self.virtual_serials) - len(serials_left)}/{len(self.virtual_serials)} virtual MFA devices gone")
+        if still:
+            detail += "; still there e.g. " + ", ".join(
+                [f"{u} (job {status[i]})" for i, u in user_of.items() if u in present][:3])
+        if errors:
+            detail += f"; errors: {json.dumps(errors)[:600]}"
+        self.check("each user the batch offboarded is gone in the emulator", not still and not serials_left, detail)
+        # 4. no job succeeded while its user still exists
+        bad = [i for i, u in user_of.items() if status[i] == "succeeded" and u in present]
+        self.check("no job is succeeded while its user still exists", not bad,
+                   f"{sum(1 for s in status.values() if s == 'succeeded')} succeeded, {len(bad)} of them with the user present"
+                   + (f": {bad[:5]}" if bad else ""))
+        # 5. DeleteUser calls per user
+        stats = self.em.stats()
+        muts = emu.stats_mutations(stats)
+        per_user = {u: sum(int(n) for n in muts.get(u, {}).get("DeleteUser", {}).values()) for u in self.users}
+        worst = max(per_user.values()) if per_user else 0
+        over = {u: n for u, n in per_user.items() if n > self.delete_user_bound}
+        hist: dict[int, int] = {}
+        for n in per_user.values():
+            hist[n] = hist.get(n, 0) + 1
+        self.check(f"DeleteUser calls per user <= {self.delete_user_bound}", not over and bool(muts),
+                   f"max {worst}; users by number of DeleteUser calls {dict(sorted(hist.items()))}"
+                   + (f"; over: {dict(list(over.items())[:5])}" if over else "")
+                   + ("" if muts else "; the emulator reported no mutating calls per user"))
+        # 6. the fleet rate held
+        peak = emu.stats_peak(stats)
+        bound = self.fleet_rate + self.fleet_burst
+        self.check("the emulator's highest one-second rate stayed under the fleet rate (+ burst)",
+                   0 < peak <= bound,
+                   f"highest {peak} calls in one second; fleet rate {self.fleet_rate:g}/s + burst {self.fleet_burst:g} = {bound:g}")
+        # 7. workers only stopped when told
+        unexpected = [u for w in self.workers for u in w.unexpected]
+        self.check("workers exited only when killed or told to stop", not unexpected,
+                   f"{sum(w.generation for w in self.workers)} worker processes started"
+                   + (f"; {len(unexpected)} unexpected: {unexpected[:3]}" if unexpected else ""))
+        # 8. the chaos really happened
+        self.check("the planned chaos happened during the batch",
+                   self.kills >= self.kills_planned and self.redis_restarts >= self.redis_restarts_planned,
+                   f"{self.kills}/{self.kills_planned} SIGKILLs, {self.redis_restarts}/{self.redis_restarts_planned} "
+                   f"redis restarts (AOF), 2 workers throughout; calls {emu.stats_total(stats)} "
+                   f"{summarize_codes(stats)}")
+
+
+def summarize_codes(stats: dict) -> str:
+    codes: dict[str, int] = {}
+    for per in emu.stats_calls(stats).values():
+        for code, n in per.items():
+            codes[code] = codes.get(code, 0) + int(n)
+    return json.dumps(dict(sorted(codes.items(), key=lambda kv: -kv[1])))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(prog="scripts/chaos", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smaller batch, fewer kills, under 2 minutes")
+    ap.add_argument("--seed", type=int, default=None, help="random seed (kills, emulator faults); printed")
+    ap.add_argument("--jobs", type=int, default=None)
+    ap.add_argument("--kills", type=int, default=None)
+    ap.add_argument("--redis-restarts", type=int, default=None)
+    args = ap.parse_args()
+    if args.seed is None:
+        args.seed = random.SystemRandom().randrange(1, 1 << 31)
+    lib.install_cleanup()
+    ch = Chaos(args)
+    try:
+        ch.setup()
+        ch.run()
+        ch.invariants()
+    except Failure as e:
+        say(f"could not run: {e}")
+        return 2
+    finally:
+        lib.stop_all()
+    passed = sum(1 for _, ok, _ in ch.results if ok)
+    failed = [n for n, ok, _ in ch.results if not ok]
+    say(f"{passed} passed, {len(failed)} failed ({ch.elapsed():.0f} s; replay with --seed {args.seed}"
+        f"{' --quick' if args.quick else ''})")
+    if failed:
+        os.environ["IAMQ_KEEP_TMP"] = "1"  # keep the worker logs for a look
+        say(f"first broken invariant: {failed[0]} (logs kept in {ch.tmp})")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
