@@ -63,4 +63,16 @@ struct Outcome {
 /// short excerpt. Never throws.
 Outcome parse_response(std::string_view action, int http_status, std::string_view body);
 
+/// The list under `key` in a result object, whatever shape it came out in: an array (one or
+/// more <member>s), an empty string or missing (an empty list element), or a single object.
+/// E.g. members(r.result, "MFADevices") for ListMFADevices.
+std::vector<nlohmann::json> members(const nlohmann::json& result, std::string_view key);
+
+/// A printable excerpt of a response body for error messages: at most `max_bytes` bytes (cut
+/// on a UTF-8 boundary, "…" appended when cut), control characters replaced by spaces and
+/// runs of whitespace collapsed, the contents of secret-bearing elements (SecretAccessKey,
+/// SessionToken, Password, ServicePassword, PrivateKey) replaced by "***". "(empty body)" for
+/// an empty body.
+std::string body_excerpt(std::string_view body, std::size_t max_bytes = 200);
+
 }  // namespace iamq::client
