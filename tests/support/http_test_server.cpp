@@ -137,7 +137,11 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = response_.body;
     const bool keep = keep_alive_ && !response_.close;
     res->keep_alive(keep);
-    res->prepare_payload();
+    if (response_.chunked) {
+      res->chunked(true);
+    } else {
+      res->prepare_payload();
+    }
     http::async_write(socket_, *res,
                       [self = shared_from_this(), res, keep](boost::system::error_code ec,
                                                              std::size_t) {

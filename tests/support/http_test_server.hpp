@@ -44,6 +44,7 @@ struct HttpTestResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   bool close = false;                ///< Connection: close after this response
+  bool chunked = false;              ///< Transfer-Encoding: chunked instead of Content-Length
   std::chrono::milliseconds delay{0};  ///< wait before answering
 
   static HttpTestResponse text(int status, std::string body,
