@@ -153,7 +153,7 @@ void on_response(std::shared_ptr<CallOp> op, std::error_code ec, HttpResponse re
       outcome.error->message += " (credentials refresh failed: " + std::string(e.what()) + ")";
       return op->finish({}, std::move(outcome));
     }
-    spdlog::info("iam {}: {} — credentials reloaded, retrying once", op->action,
+    spdlog::info("iam {}: {}: credentials reloaded, retrying once", op->action,
                  outcome.error->code);
     return start_attempt(std::move(op));
   }
