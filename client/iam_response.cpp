@@ -13,6 +13,9 @@ namespace {
 
 /// Deeper nesting than this is not IAM; the subtree is cut (keeps recursion bounded for fuzzing).
 constexpr int kMaxDepth = 64;
+/// Caps on what an error document may put into an IamError (IAM's own are far shorter).
+constexpr std::size_t kMaxCodeBytes = 128;
+constexpr std::size_t kMaxMessageBytes = 1024;
 
 /// IAM result elements that hold `member` lists. An empty one (`<Users/>`) becomes [] rather
 /// than "", so callers see a list whether or not it had entries.
@@ -133,6 +136,30 @@ std::string redact_secret_elements(std::string_view body) {
   return out;
 }
 
+/// Control characters → spaces, whitespace runs collapsed, ends trimmed, at most `max_bytes`
+/// bytes ("…" appended when cut, never inside a UTF-8 sequence).
+std::string printable(std::string_view text, std::size_t max_bytes) {
+  std::string clean;
+  clean.reserve(std::min<std::size_t>(text.size(), max_bytes + 8));
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7F || c == ' ') {
+      if (!clean.empty() && clean.back() != ' ') clean.push_back(' ');
+    } else {
+      clean.push_back(ch);
+    }
+    if (clean.size() > max_bytes + 8) break;  // enough to know it must be cut
+  }
+  while (!clean.empty() && clean.back() == ' ') clean.pop_back();
+  if (clean.size() <= max_bytes) return clean;
+  static constexpr std::string_view kEllipsis = "…";
+  std::size_t cut = max_bytes >= kEllipsis.size() ? max_bytes - kEllipsis.size() : 0;
+  while (cut > 0 && (static_cast<unsigned char>(clean[cut]) & 0xC0) == 0x80) --cut;
+  clean.resize(cut);
+  if (max_bytes >= kEllipsis.size()) clean += kEllipsis;
+  return clean;
+}
+
 IamError make_error(int status, std::string code, std::string message, std::string request_id,
                     std::string_view classify_code) {
   IamError e;
@@ -172,7 +199,11 @@ Outcome parse_error_document(const pugi::xml_node& root, int status) {
   if (request_id.empty()) request_id = text_of(child(root, "RequestID"));
   if (request_id.empty() && error) request_id = text_of(child(error, "RequestId"));
   if (request_id.empty()) request_id = text_of(child(child(root, "ResponseMetadata"), "RequestId"));
+  // Bounded and printable: these end up in logs, Redis results and terminals.
   const std::string classify_code = code;
+  code = printable(code, kMaxCodeBytes);
+  message = printable(redact_secret_elements(message), kMaxMessageBytes);
+  request_id = printable(request_id, kMaxCodeBytes);
   if (code.empty()) code = "UnknownError";
   if (message.empty()) message = "HTTP " + std::to_string(status) + " error response without a message";
   return error_outcome(make_error(status, std::move(code), std::move(message), std::move(request_id), classify_code));
@@ -250,30 +281,8 @@ std::vector<nlohmann::json> members(const nlohmann::json& result, std::string_vi
 
 std::string body_excerpt(std::string_view body, std::size_t max_bytes) {
   if (body.empty()) return "(empty body)";
-  const std::string redacted = redact_secret_elements(body);
-  // Printable: control characters become spaces, whitespace runs collapse, ends trimmed.
-  std::string clean;
-  clean.reserve(std::min<std::size_t>(redacted.size(), 4 * max_bytes));
-  for (const char ch : redacted) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool space = c < 0x20 || c == 0x7F || c == ' ';
-    if (space) {
-      if (!clean.empty() && clean.back() != ' ') clean.push_back(' ');
-    } else {
-      clean.push_back(ch);
-    }
-    if (clean.size() > max_bytes + 8) break;  // enough to know it must be cut
-  }
-  while (!clean.empty() && clean.back() == ' ') clean.pop_back();
-  if (clean.empty()) return "(blank body)";
-  if (clean.size() <= max_bytes) return clean;
-  static constexpr std::string_view kEllipsis = "…";
-  std::size_t cut = max_bytes >= kEllipsis.size() ? max_bytes - kEllipsis.size() : 0;
-  // Never cut inside a UTF-8 sequence: back up over continuation bytes.
-  while (cut > 0 && (static_cast<unsigned char>(clean[cut]) & 0xC0) == 0x80) --cut;
-  clean.resize(cut);
-  if (max_bytes >= kEllipsis.size()) clean += kEllipsis;
-  return clean;
+  std::string clean = printable(redact_secret_elements(body), max_bytes);
+  return clean.empty() ? "(blank body)" : clean;
 }
 
 Outcome parse_response(std::string_view action, int http_status, std::string_view body) {
@@ -296,15 +305,15 @@ Outcome parse_response(std::string_view action, int http_status, std::string_vie
     const bool is_action_response = root_name.size() > 8 && root_name.ends_with("Response");
     if (!is_action_response) {
       return not_iam_xml(http_status, body,
-                         "response body is XML but not an IAM response (root <" + std::string(root_name) + ">)");
+                         "response body is XML but not an IAM response (root <" + printable(root_name, 64) + ">)");
     }
     std::string request_id = text_of(child(child(root, "ResponseMetadata"), "RequestId"));
     if (!is_2xx(http_status)) {
       // A result document with a failure status: trust the status, keep what we know.
       return error_outcome(make_error(http_status, "UnexpectedResponse",
-                                      "HTTP " + std::to_string(http_status) + " with a <" + std::string(root_name) +
+                                      "HTTP " + std::to_string(http_status) + " with a <" + printable(root_name, 64) +
                                           "> body",
-                                      std::move(request_id), ""));
+                                      printable(request_id, kMaxCodeBytes), ""));
     }
 
     IamResult r;

@@ -244,7 +244,11 @@ std::optional<std::chrono::system_clock::time_point> parse_amz_date(std::string_
   const int hh = num(9, 2);
   const int mm = num(11, 2);
   const int ss = num(13, 2);
-  if (!ymd.ok() || hh > 23 || mm > 59 || ss > 59) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits (until 2262): refuse years it cannot hold.
+  if (!ymd.ok() || ymd.year() < std::chrono::year{1970} || ymd.year() > std::chrono::year{2200} || hh > 23 ||
+      mm > 59 || ss > 59) {
+    return std::nullopt;
+  }
   return std::chrono::sys_days{ymd} + std::chrono::hours{hh} + std::chrono::minutes{mm} +
          std::chrono::seconds{ss};
 }

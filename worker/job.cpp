@@ -322,6 +322,8 @@ std::variant<Job, JobError> parse_job(std::string_view json_text) {
       j = json::parse(json_text);
     } catch (const json::parse_error& e) {
       return err("", "not valid JSON (at byte " + std::to_string(e.byte) + ")");
+    } catch (const json::out_of_range&) {
+      return err("", "not valid JSON (a number is too large)");
     }
     if (!j.is_object()) return err("", "a job must be a JSON object");
     return parse_object(j);

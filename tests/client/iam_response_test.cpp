@@ -254,6 +254,20 @@ TEST(ParseResponse, ErrorWithoutCodeIsClassifiedByStatus) {
   EXPECT_EQ(e4.error_class, ErrorClass::terminal);
 }
 
+TEST(ParseResponse, ErrorFieldsAreBoundedAndPrintable) {
+  const std::string body = "<ErrorResponse><Error><Code>ValidationError</Code><Message>line one\n\tline two " +
+                           std::string(5000, 'm') + "</Message></Error><RequestId>" + std::string(1000, 'r') +
+                           "</RequestId></ErrorResponse>";
+  const Outcome o = parse_response("X", 400, body);
+  const IamError& e = err(o);
+  EXPECT_EQ(e.code, "ValidationError");
+  EXPECT_TRUE(e.message.starts_with("line one line two mmm")) << e.message.substr(0, 40);
+  EXPECT_LE(e.message.size(), 1024u);
+  EXPECT_LE(e.request_id.size(), 128u);
+  const std::string long_root = "<" + std::string(3000, 'Z') + "/>";
+  EXPECT_LE(err(parse_response("X", 200, long_root)).message.size(), 400u);
+}
+
 TEST(ParseResponse, ErrorDocumentWithA200IsStillAnError) {
   const Outcome o_e = parse_response("X", 200, sample("error_no_such_entity.xml"));
   const IamError& e = err(o_e);

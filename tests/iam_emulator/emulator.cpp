@@ -37,7 +37,7 @@ Response json_response(int status, const json& body) {
   Response r;
   r.status = status;
   r.content_type = "application/json";
-  r.body = body.dump();
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);  // never throws on bad UTF-8
   r.body.push_back('\n');
   return r;
 }
@@ -380,7 +380,7 @@ Response Emulator::handle_admin(const Request& request, std::string_view path) {
     try {
       out = request.body.empty() ? json::object() : json::parse(request.body);
       return true;
-    } catch (const json::parse_error&) {
+    } catch (const json::exception&) {  // parse_error, and out_of_range for numbers too big
       return false;
     }
   };

@@ -63,7 +63,8 @@ FaultConfig faults_from_json(const json& j) {
   if (!j.is_object()) throw SeedError("faults: expected an object");
   static const char* kTop[] = {"latency_ms", "jitter_ms", "unmodifiable_window_s", "rate_limit",
                                "actions"};
-  for (const auto& [k, v] : j.items()) {
+  for (const auto& item : j.items()) {
+    const std::string& k = item.key();
     if (std::none_of(std::begin(kTop), std::end(kTop), [&](const char* n) { return k == n; }))
       throw SeedError("faults: unknown field \"" + k + "\"");
   }

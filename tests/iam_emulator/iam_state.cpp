@@ -447,7 +447,7 @@ void load_seed_file(State& state, const std::string& path) {
   json seed;
   try {
     seed = json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw SeedError("seed file " + path + ": not valid JSON: " + e.what());
   }
   try {

@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
       nlohmann::json j;
       try {
         j = nlohmann::json::parse(in);
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {
         throw SeedError("faults file " + faults_file + ": not valid JSON: " + e.what());
       }
       try {

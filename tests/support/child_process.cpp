@@ -1,3 +1,4 @@
+#include <map>
 #include "tests/support/child_process.hpp"
 
 #include <arpa/inet.h>
@@ -40,7 +41,18 @@ int free_port() {
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
-  return (v && *v) ? std::string(v) : fallback;
+  if (v && *v) return std::string(v);
+  // The build's own paths, compiled in (tests/CMakeLists.txt), so a test run directly rather
+  // than through ctest still finds the binaries of the tree it was built in.
+  static const std::map<std::string, std::string> built_in = {
+      {"IAMQ_SOURCE_DIR", IAMQ_TEST_SOURCE_DIR},
+      {"IAMQ_BINARY_DIR", IAMQ_TEST_BINARY_DIR},
+      {"IAMQ_BIN", IAMQ_TEST_BINARY_DIR "/bin/iamq"},
+      {"IAMQ_EMULATOR_BIN", IAMQ_TEST_BINARY_DIR "/bin/iamq-emulator"},
+      {"IAMQ_SIGV4_SUITE", IAMQ_TEST_SOURCE_DIR "/../shared/sigv4-testsuite/v4"},
+  };
+  if (auto it = built_in.find(name); it != built_in.end()) return it->second;
+  return fallback;
 }
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, Options opts) {

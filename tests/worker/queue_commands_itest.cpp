@@ -1,0 +1,216 @@
+// The queue commands through the real `iamq` binary against a real redis-server:
+// enqueue (typed, --file, stdin, --strict), status, stats, watch --once, dlq list/retry/purge.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include "queue/job_queue.hpp"
+#include "queue/redis_connection.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/redis_server.hpp"
+
+namespace iamq::test {
+namespace {
+
+class QueueCommandsTest : public ::testing::Test {
+ protected:
+  QueueCommandsTest() : bin_(env_or("IAMQ_BIN", "iamq")) {}
+
+  RunResult iamq(std::vector<std::string> args, const std::string& stdin_data = "") {
+    std::vector<std::string> argv = {bin_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--namespace", "cli"});
+    ChildProcess::Options o;
+    o.env_overrides["REDIS_URL"] = redis_.url();
+    o.env_remove = {"AWS_PROFILE"};
+    o.stdin_data = stdin_data;
+    return run(argv, o, std::chrono::seconds(30));
+  }
+
+  queue::Reply redis(std::vector<std::string> args) {
+    queue::SyncRedis r(std::get<queue::RedisEndpoint>(queue::parse_redis_url(redis_.url())));
+    return r.call(std::move(args));
+  }
+
+  std::vector<std::string> lines(const std::string& s) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < s.size()) {
+      auto nl = s.find('\n', start);
+      if (nl == std::string::npos) nl = s.size();
+      out.push_back(s.substr(start, nl - start));
+      start = nl + 1;
+    }
+    return out;
+  }
+
+  std::string bin_;
+  RedisServer redis_;
+};
+
+TEST_F(QueueCommandsTest, EnqueueTypedPrintsIdAndIsIdempotent) {
+  auto r = iamq({"enqueue", "offboard-user", "--user", "alice", "--id", "HR-1", "--meta", "ticket=T-9",
+                 "--keep-user"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "HR-1\n");
+  auto again = iamq({"enqueue", "offboard-user", "--user", "alice", "--id", "HR-1"});
+  EXPECT_EQ(again.status, 0) << again.err;
+  EXPECT_EQ(again.out, "HR-1\n");
+  EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
+  EXPECT_EQ(redis({"XLEN", "cli:jobs"}).integer, 1);
+  auto job = nlohmann::json::parse(redis({"HGET", "cli:job:HR-1", "job"}).str);
+  EXPECT_EQ(job["meta"]["ticket"], "T-9");
+  EXPECT_EQ(job["keep_user"], true);
+
+  auto mfa = iamq({"enqueue", "deactivate-mfa", "--user", "bob", "--serial", "arn:aws:iam::1:mfa/bob",
+                   "--delete-virtual"});
+  ASSERT_EQ(mfa.status, 0) << mfa.err;
+  std::string id = lines(mfa.out).at(0);
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(redis({"HGET", "cli:job:" + id, "type"}).str, "deactivate_mfa");
+
+  auto bad = iamq({"enqueue", "offboard-user", "--user", "bad name"});
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.err.find(R"(user_name "bad name" does not match [\w+=,.@-]+)"), std::string::npos) << bad.err;
+  EXPECT_EQ(redis({"XLEN", "cli:jobs"}).integer, 2);
+}
+
+TEST_F(QueueCommandsTest, EnqueueFileReportsBadLinesAndStrictEnqueuesNothing) {
+  std::string file = redis_.dir() + "/jobs.jsonl";
+  {
+    std::ofstream f(file);
+    f << R"({"id":"f1","type":"offboard_user","user_name":"a"})" << "\n"
+      << R"({"id":"f2","type":"offboard_user","user_name":"bad name"})" << "\n"
+      << "\n"
+      << R"({"type":"delete_user","user_name":"c"})" << "\n"
+      << "{oops" << "\n";
+  }
+  auto strict = iamq({"enqueue", "--file", file, "--strict"});
+  EXPECT_EQ(strict.status, 1);
+  EXPECT_TRUE(strict.out.empty());
+  EXPECT_NE(strict.err.find(R"(line 2: user_name "bad name" does not match [\w+=,.@-]+)"),
+            std::string::npos)
+      << strict.err;
+  EXPECT_NE(strict.err.find("line 5: not valid JSON"), std::string::npos) << strict.err;
+  EXPECT_EQ(redis({"EXISTS", "cli:jobs"}).integer, 0);  // nothing enqueued
+
+  auto r = iamq({"enqueue", "--file", file});
+  EXPECT_EQ(r.status, 1);
+  auto ids = lines(r.out);
+  ASSERT_EQ(ids.size(), 2u) << r.out;
+  EXPECT_EQ(ids[0], "f1");
+  EXPECT_EQ(ids[1].size(), 32u);
+  EXPECT_NE(r.err.find("line 2: "), std::string::npos);
+  EXPECT_EQ(redis({"XLEN", "cli:jobs"}).integer, 2);
+
+  auto in = iamq({"enqueue", "--file", "-"},
+                 R"({"id":"s1","type":"offboard_user","user_name":"x"})" "\n"
+                 R"({"id":"f1","type":"offboard_user","user_name":"a"})" "\n");
+  EXPECT_EQ(in.status, 0) << in.err;
+  EXPECT_EQ(in.out, "s1\nf1\n");
+  EXPECT_NE(in.err.find("line 2: job f1 already exists"), std::string::npos) << in.err;
+  EXPECT_EQ(redis({"XLEN", "cli:jobs"}).integer, 3);
+}
+
+TEST_F(QueueCommandsTest, StatusStatsWatch) {
+  ASSERT_EQ(iamq({"enqueue", "offboard-user", "--user", "alice", "--id", "st-1"}).status, 0);
+  auto s = iamq({"status", "st-1"});
+  ASSERT_EQ(s.status, 0) << s.err;
+  EXPECT_NE(s.out.find("queued"), std::string::npos);
+  EXPECT_NE(s.out.find("alice"), std::string::npos);
+  auto j = iamq({"status", "st-1", "--json"});
+  ASSERT_EQ(j.status, 0) << j.err;
+  auto doc = nlohmann::json::parse(j.out);
+  EXPECT_EQ(doc["status"], "queued");
+  EXPECT_EQ(doc["job"]["user_name"], "alice");
+  EXPECT_TRUE(doc["steps"].is_array());
+
+  auto missing = iamq({"status", "nope"});
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.err.find("no job with id \"nope\""), std::string::npos) << missing.err;
+
+  auto st = iamq({"stats", "--json"});
+  ASSERT_EQ(st.status, 0) << st.err;
+  auto sj = nlohmann::json::parse(st.out);
+  EXPECT_EQ(sj["counts"]["queued"], 1);
+  EXPECT_EQ(sj["stream_length"], 1);
+  EXPECT_EQ(sj["waiting"], 1);
+  auto human = iamq({"stats"});
+  EXPECT_EQ(human.status, 0);
+  EXPECT_NE(human.out.find("oldest waiting"), std::string::npos);
+
+  auto w = iamq({"watch", "--once"});
+  ASSERT_EQ(w.status, 0) << w.err;
+  EXPECT_NE(w.out.find("queued=1"), std::string::npos) << w.out;
+  EXPECT_EQ(lines(w.out).size(), 1u);  // one plain line: stdout is a pipe
+}
+
+TEST_F(QueueCommandsTest, DlqListRetryPurge) {
+  // Dead-letter a job through the queue API, as a worker would.
+  {
+    boost::asio::io_context ioc;
+    queue::RedisConnection::Options o;
+    o.endpoint = std::get<queue::RedisEndpoint>(queue::parse_redis_url(redis_.url()));
+    queue::RedisConnection conn(ioc, o);
+    queue::JobQueue::Options qo;
+    qo.ns = "cli";
+    qo.consumer = "w";
+    queue::JobQueue q(conn, conn, qo);
+    ASSERT_EQ(iamq({"enqueue", "offboard-user", "--user", "alice", "--id", "dl-1"}).status, 0);
+    bool done = false;
+    q.ensure_group([&](std::error_code) {
+      q.read(1, std::chrono::milliseconds(0), [&](std::error_code ec, std::vector<queue::StreamEntry> es) {
+        ASSERT_FALSE(ec);
+        ASSERT_EQ(es.size(), 1u);
+        q.dead_letter("dl-1", es[0].entry_id, "not_allowed", "CreateUser is not allowed",
+                      [&](std::error_code ec2) {
+                        EXPECT_FALSE(ec2);
+                        done = true;
+                      });
+      });
+    });
+    ioc.run_for(std::chrono::seconds(10));
+    ASSERT_TRUE(done);
+  }
+  auto list = iamq({"dlq", "list", "--json"});
+  ASSERT_EQ(list.status, 0) << list.err;
+  auto arr = nlohmann::json::parse(list.out);
+  ASSERT_EQ(arr.size(), 1u);
+  EXPECT_EQ(arr[0]["id"], "dl-1");
+  EXPECT_EQ(arr[0]["error"], "CreateUser is not allowed");
+  EXPECT_EQ(arr[0]["job"]["user_name"], "alice");
+  auto human = iamq({"dlq", "list"});
+  EXPECT_NE(human.out.find("CreateUser is not allowed"), std::string::npos);
+
+  EXPECT_EQ(iamq({"dlq", "retry", "unknown-id"}).status, 1);
+  EXPECT_EQ(iamq({"dlq", "retry"}).status, 2);
+  auto retry = iamq({"dlq", "retry", "dl-1"});
+  ASSERT_EQ(retry.status, 0) << retry.err;
+  EXPECT_EQ(redis({"HGET", "cli:job:dl-1", "status"}).str, "queued");
+  EXPECT_EQ(redis({"XLEN", "cli:dead"}).integer, 0);
+  EXPECT_EQ(redis({"XLEN", "cli:jobs"}).integer, 1);
+
+  redis({"XADD", "cli:dead", "*", "id", "old", "job", "{}", "reason", "invalid", "error", "x"});
+  auto keep = iamq({"dlq", "purge", "--older-than", "7d"});
+  ASSERT_EQ(keep.status, 0) << keep.err;
+  EXPECT_EQ(keep.out, "purged 0 dead letter(s)\n");
+  auto all = iamq({"dlq", "purge"});
+  EXPECT_EQ(all.out, "purged 1 dead letter(s)\n");
+  EXPECT_EQ(iamq({"dlq", "purge", "--older-than", "soon"}).status, 2);
+}
+
+TEST_F(QueueCommandsTest, UnreachableRedisIsAClearError) {
+  std::vector<std::string> argv = {bin_, "stats", "--redis-url",
+                                   "redis://:pw@127.0.0.1:" + std::to_string(free_port()) + "/0"};
+  auto r = run(argv);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("cannot reach Redis"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(":pw@"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace iamq::test
