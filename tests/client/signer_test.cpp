@@ -23,11 +23,12 @@ namespace fs = std::filesystem;
 // The suite on disk
 // ---------------------------------------------------------------------------------------
 
-/// $IAMQ_SIGV4_SUITE (set by CTest); when unset (e.g. during test discovery) the path
-/// relative to this source file, which is where the checkout keeps it.
+/// $IAMQ_SIGV4_SUITE when set; otherwise the copy committed with the tests
+/// (tests/client/data/sigv4-testsuite: byte-for-byte the upstream files, see its SOURCE.md),
+/// so a fresh clone tests against the suite without anything outside the repository.
 fs::path suite_dir() {
   if (const char* env = std::getenv("IAMQ_SIGV4_SUITE"); env != nullptr && *env != '\0') return env;
-  return fs::path(__FILE__).parent_path() / ".." / ".." / ".." / "shared" / "sigv4-testsuite" / "v4";
+  return fs::path(__FILE__).parent_path() / "data" / "sigv4-testsuite" / "v4";
 }
 
 /// Cases that do not apply to a Query-protocol (IAM) client, and why. Every name here must

@@ -49,7 +49,7 @@ std::string env_or(const char* name, const std::string& fallback) {
       {"IAMQ_BINARY_DIR", IAMQ_TEST_BINARY_DIR},
       {"IAMQ_BIN", IAMQ_TEST_BINARY_DIR "/bin/iamq"},
       {"IAMQ_EMULATOR_BIN", IAMQ_TEST_BINARY_DIR "/bin/iamq-emulator"},
-      {"IAMQ_SIGV4_SUITE", IAMQ_TEST_SOURCE_DIR "/../shared/sigv4-testsuite/v4"},
+      {"IAMQ_SIGV4_SUITE", IAMQ_TEST_SOURCE_DIR "/tests/client/data/sigv4-testsuite/v4"},
   };
   if (auto it = built_in.find(name); it != built_in.end()) return it->second;
   return fallback;
