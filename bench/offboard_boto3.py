@@ -2,7 +2,8 @@
 """Offboard IAM users with boto3: the alternative iamq is measured against.
 
 What a competent engineer writes instead of using iamq: the user-deletion order AWS documents
-for the API, every list paged to the end, NoSuchEntity tolerated (already gone), botocore's
+for the API (the order iamq's planner uses), every list paged to the end with boto3's
+paginators, NoSuchEntity tolerated (already gone), botocore's
 `standard` retry mode (throttling, 5xx, connection errors) plus its own capped, jittered
 backoff loop for EntityTemporarilyUnmodifiable and ConcurrentModification, a bounded
 list-again loop on DeleteConflict, one shared client and a ThreadPoolExecutor.
@@ -74,20 +75,14 @@ class Offboarder:
             raise
 
     def pages(self, op: str, key: str, **params):
-        """Every item of a paged List* call (Marker/IsTruncated), each page with our backoff."""
-        marker = None
-        while True:
-            p = dict(params)
-            if marker:
-                p["Marker"] = marker
-            page = self.call(op, **p)
+        """Every item of a paged List* call, through boto3's paginator (Marker/IsTruncated).
+        Reads never answer EntityTemporarilyUnmodifiable; botocore's retries cover the rest."""
+        for page in self.iam.get_paginator(op).paginate(**params):
             yield from page.get(key, [])
-            if not page.get("IsTruncated"):
-                return
-            marker = page["Marker"]
 
-    # -- the documented order for deleting a user through the API
+    # -- the order iamq's planner uses (AWS's documented order for deleting a user by API)
     def strip(self, user: str) -> None:
+        got = self.call("get_user", UserName=user)  # exists? permissions boundary?
         self.delete("delete_login_profile", UserName=user)
         for k in list(self.pages("list_access_keys", "AccessKeyMetadata", UserName=user)):
             self.delete("delete_access_key", UserName=user, AccessKeyId=k["AccessKeyId"])
@@ -95,7 +90,7 @@ class Offboarder:
             self.delete("delete_signing_certificate", UserName=user, CertificateId=c["CertificateId"])
         for k in list(self.pages("list_ssh_public_keys", "SSHPublicKeys", UserName=user)):
             self.delete("delete_ssh_public_key", UserName=user, SSHPublicKeyId=k["SSHPublicKeyId"])
-        # ListServiceSpecificCredentials is not paginated in IAM's API.
+        # ListServiceSpecificCredentials is not paginated in IAM's API (no paginator in boto3).
         creds = self.call("list_service_specific_credentials", UserName=user)
         for c in creds.get("ServiceSpecificCredentials", []):
             self.delete("delete_service_specific_credential", UserName=user,
@@ -109,7 +104,6 @@ class Offboarder:
             self.delete("delete_user_policy", UserName=user, PolicyName=name)
         for p in list(self.pages("list_attached_user_policies", "AttachedPolicies", UserName=user)):
             self.delete("detach_user_policy", UserName=user, PolicyArn=p["PolicyArn"])
-        got = self.call("get_user", UserName=user)
         if got.get("User", {}).get("PermissionsBoundary"):
             self.delete("delete_user_permissions_boundary", UserName=user)
         for g in list(self.pages("list_groups_for_user", "Groups", UserName=user)):
