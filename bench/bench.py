@@ -341,19 +341,25 @@ class Bench:
         # A latency far longer than the measurement: the worker takes a job and waits on it.
         with emu.EmulatorRun(self.tmp, users=0, seed=p.random_seed, latency_ms=600_000) as em:
             cfg = self.config("queue", em.endpoint, rate=1e6, burst=1e6)
-            argv = [self.iamq, "--config", str(cfg), "--log-level", "warn", "worker", "--concurrency", "1"]
+            conc = 64  # the default concurrency
+            argv = [self.iamq, "--config", str(cfg), "--log-level", "warn", "worker",
+                    "--concurrency", str(conc)]
+            enq = {}
 
-            def rss_with(n: int, label: str) -> tuple[float, float, float | None]:
+            def rss_with(n: int, label: str) -> tuple[float, float]:
                 self.flush()
                 data = lib.jobs_jsonl(f"bench-queue-{i:07d}" for i in range(n))
-                _, enq_wall, enq_cmd = self.enqueue(cfg, data, name=f"enqueue {label}")
-                rss, hwm = self.worker_rss(argv)
-                return rss, hwm, enq_wall, enq_cmd
+                redis_cpu0 = self.redis.proc.cpu_seconds()
+                proc, enq["wall"], enq["cmd"] = self.enqueue(cfg, data, name=f"enqueue {label}")
+                enq["cpu"] = proc.cpu_seconds()
+                enq["redis_cpu"] = self.redis.proc.cpu_seconds() - redis_cpu0
+                return self.worker_rss(argv, min(n, conc))
 
             log(f"bench:   worker RSS with {p.queue_small} jobs queued")
-            small_rss, small_hwm, _, _ = rss_with(p.queue_small, "small")
+            small_rss, small_hwm = rss_with(p.queue_small, "small")
             log(f"bench:   enqueue {p.queue_jobs} jobs, then worker RSS")
-            big_rss, big_hwm, enq_wall, enq_cmd = rss_with(p.queue_jobs, "big")
+            big_rss, big_hwm = rss_with(p.queue_jobs, "big")
+            enq_wall, enq_cmd = enq["wall"], enq["cmd"]
             redis_mem = self.redis_used_mib()
             self.flush()
             rate = p.queue_jobs / enq_wall
@@ -361,6 +367,8 @@ class Bench:
             figures = {
                 "jobs_enqueued": p.queue_jobs, "enqueue_seconds": r(enq_wall),
                 "enqueue_jobs_per_second": r(rate, 0),
+                "enqueue_process_cpu_seconds": r(enq["cpu"]),
+                "enqueue_redis_server_cpu_seconds": r(enq["redis_cpu"]),
                 "worker_rss_mib_small_queue": r(small_rss, 1), "worker_rss_mib_big_queue": r(big_rss, 1),
                 "worker_rss_delta_mib": r(delta, 2),
                 "worker_hwm_mib_small_queue": r(small_hwm, 1), "worker_hwm_mib_big_queue": r(big_hwm, 1),
@@ -372,13 +380,14 @@ class Bench:
                          goal("worker_rss_delta_mib", r(delta, 2), "<=", 8, "MiB")],
                         {"emulator": em.command, "config": str(cfg), "enqueue": enq_cmd,
                          "worker": lib.shell_join(argv)},
-                        {"jobs": p.queue_jobs, "small": p.queue_small, "concurrency": 1,
+                        {"jobs": p.queue_jobs, "small": p.queue_small, "concurrency": conc,
                          "emulator_latency_ms": 600000},
                         ["enqueue rate = jobs ÷ wall time of `iamq enqueue --file -` (process start to "
-                         "exit, ids printed); worker VmRSS read 2 s after it took its first job "
-                         "(the emulator holds that call for 10 minutes, so nothing drains)"])
+                         "exit, one id printed per job); its own CPU and redis-server's CPU meanwhile "
+                         "beside it; worker VmRSS read 1 s after it holds min(queued, concurrency) "
+                         "jobs (the emulator holds every call for 10 minutes, so nothing drains)"])
 
-    def worker_rss(self, argv) -> tuple[float, float]:
+    def worker_rss(self, argv, holding: int) -> tuple[float, float]:
         log_path = self.tmp / f"worker-rss-{time.monotonic_ns()}.log"
         with open(log_path, "wb") as logf:
             w = lib.Proc(argv, name="iamq worker", stdout=logf, stderr=subprocess.STDOUT,
@@ -390,7 +399,7 @@ class Bench:
                 while time.monotonic() < deadline and not w.poll():
                     try:
                         summary = c.call("XPENDING", "iamq:jobs", "workers")
-                        taken = bool(summary) and int(summary[0] or 0) > 0
+                        taken = bool(summary) and int(summary[0] or 0) >= holding
                     except lib.RedisError:
                         taken = False
                     if taken:
@@ -398,8 +407,9 @@ class Bench:
                     time.sleep(0.05)
                 c.close()
                 if not taken:
-                    raise Failure(f"the worker took no job within 60 s: {log_path.read_bytes()[-500:].decode(errors='replace')}")
-                time.sleep(2.0)
+                    raise Failure(f"the worker took fewer than {holding} jobs within 60 s: "
+                                  f"{log_path.read_bytes()[-500:].decode(errors='replace')}")
+                time.sleep(1.0)
                 if w.poll():
                     raise Failure(f"iamq worker exited {w.exit_code}")
                 return w.rss_mib(), lib.proc_status_kib(w.pid, "VmHWM") / 1024.0
@@ -484,12 +494,14 @@ class Bench:
                 "script_outcomes": own["outcomes"], "script_calls": calls,
                 "script_wall_seconds": own["wall_seconds"], "script_process_wall_seconds": r(wall),
                 "script_calls_per_second": r(py_cps, 1),
+                "script_users_per_second": r(len(users) / own["wall_seconds"], 1) if own["wall_seconds"] else None,
                 "script_cpu_seconds_offboarding": r(cpu_phase),
                 "script_cpu_seconds_whole_process": r(cpu_total),
                 "script_cpu_ms_per_1000_calls": r(py_cpu_per_1000, 1),
                 "script_peak_rss_mib": r(proc.peak_rss_mib(), 1),
                 "script_users_left": len(state_left),
                 "iamq_calls": iq["calls"], "iamq_calls_per_second": iq["calls_per_second"],
+                "iamq_users_per_second": iq["jobs_per_second"],
                 "iamq_cpu_ms_per_1000_calls": iq["worker_cpu_ms_per_1000_calls"],
                 "iamq_peak_rss_mib": iq["worker_peak_rss_mib"],
                 "cpu_ratio_script_over_iamq": (r(py_cpu_per_1000 / iq["worker_cpu_ms_per_1000_calls"], 1)
@@ -546,7 +558,8 @@ EXTRA_TABLE = {
                 "cores_needed_at_ideal_rate", "worker_cpu_ms_per_1000_calls"],
     "rate": ["good_calls_per_second_steady", "emulator_peak_1s_rate"],
     "cpu": ["calls_per_second", "emulator_cpu_ms_per_1000_calls"],
-    "queue": ["worker_rss_mib_small_queue", "worker_rss_mib_big_queue"],
+    "queue": ["worker_rss_mib_small_queue", "worker_rss_mib_big_queue", "enqueue_process_cpu_seconds",
+              "enqueue_redis_server_cpu_seconds"],
     "emulator": ["calls_per_second", "cpu_ms_per_1000_calls", "emulator_cores_used"],
     "alternative": ["script_calls_per_second", "iamq_calls_per_second", "script_cpu_ms_per_1000_calls",
                     "iamq_cpu_ms_per_1000_calls"],
