@@ -142,6 +142,11 @@ def metric_sum(values, name, **labels):
     return sum(v for (n, ls), v in values.items() if n == name and want <= set(ls))
 
 
+def listed(items, n=5):
+    more = f" … and {len(items) - n} more" if len(items) > n else ""
+    return ", ".join(items[:n]) + more
+
+
 def fmt_counts(d, order=None):
     keys = order or sorted(d, key=lambda k: (-d[k], k))
     return ", ".join(f"{k} {d[k]}" for k in keys if d.get(k))
@@ -276,23 +281,23 @@ def summary(args):
     line = f"{len(offboarded) - len(still_there)} of {len(offboarded)} offboarded users are gone"
     print("  " + (ok("ok  ") if not still_there else bad("FAIL")) + "  " + line)
     if still_there:
-        problems.append(f"{len(still_there)} offboarded users still exist: " + ", ".join(still_there[:10]))
+        problems.append(f"{len(still_there)} offboarded users still exist: " + listed(still_there))
     line = f"{len(their_virtual) - len(virtual_left)} of {len(their_virtual)} of their virtual MFA devices are deleted"
     print("  " + (ok("ok  ") if not virtual_left else bad("FAIL")) + "  " + line)
     if virtual_left:
-        problems.append(f"{len(virtual_left)} virtual MFA devices left: " + ", ".join(virtual_left[:5]))
+        problems.append(f"{len(virtual_left)} of their virtual MFA devices are left: " + listed(virtual_left))
     others_before = {u["name"] for u in before["users"]} - batch
     others_gone = sorted(others_before - left_users)
     if others_before:
         print("  " + (ok("ok  ") if not others_gone else bad("FAIL")) +
               f"  {len(others_before) - len(others_gone)} of {len(others_before)} users outside the batch are still there")
     if others_gone:
-        problems.append("users outside the batch were deleted: " + ", ".join(others_gone[:5]))
+        problems.append("users outside the batch were deleted: " + listed(others_gone))
     print("  " + (ok("ok  ") if not orphans_gone else bad("FAIL")) +
           f"  {len(orphans_before) - len(orphans_gone)} of {len(orphans_before)} unassigned virtual MFA devices "
           "(no user's, not in the batch) are still there")
     if orphans_gone:
-        problems.append("unassigned virtual MFA devices were deleted: " + ", ".join(orphans_gone[:5]))
+        problems.append("unassigned virtual MFA devices were deleted: " + listed(orphans_gone))
     unknown = records.get("offboard-unknown") or {}
     unknown_result = json.loads(unknown["result"]) if text(unknown.get("result")) else {}
     unknown_ok = text(unknown.get("status")) == "succeeded" and unknown_result.get("outcome") == "absent"
@@ -307,7 +312,7 @@ def summary(args):
     if not raw_dead:
         problems.append("the malformed XADD job was not dead-lettered")
     not_done = [f"{j} {s}: {e}" for j, s, e in failed_jobs]
-    pending = statuses.get("queued", 0) + statuses.get("running", 0) + statuses.get("retry_scheduled", 0)
+    pending = sum(n for st, n in statuses.items() if st not in ("succeeded", "failed", "dead"))
     if not_done or pending:
         problems.append(f"{len(not_done)} jobs failed, {pending} not finished" +
                         ("; " + "; ".join(not_done[:5]) if not_done else ""))
