@@ -121,6 +121,10 @@ struct AccountState {
   std::deque<std::shared_ptr<Run>> waiting;
   asio::steady_timer send_timer;  ///< wakes dispatch() when the next token is due
   bool send_timer_armed = false;
+  /// The account's circuit record in Redis is known to be clear (this process wrote it, or
+  /// the keys answered since start). A record left "open" by an earlier worker is cleared on
+  /// the first answer, or `iamq stats` would show an open circuit for working keys forever.
+  bool circuit_record_clear = false;
   std::deque<Parked> parked;
   std::optional<client::IamError> startup_error;  ///< credentials could not be loaded
 };
@@ -1007,6 +1011,7 @@ void Worker::Impl::on_credentials_error(AccountState& acct, const client::IamErr
                                         bool startup) {
   const auto before = acct.breaker.state();
   acct.breaker.on_credentials_error(error);
+  acct.circuit_record_clear = false;
   metrics->circuit(acct.name, true);
   if (before == CircuitBreaker::State::closed) {
     spdlog::error(
@@ -1030,7 +1035,14 @@ void Worker::Impl::on_credentials_error(AccountState& acct, const client::IamErr
 void Worker::Impl::on_account_answer(AccountState& acct) {
   const auto before = acct.breaker.state();
   acct.breaker.on_success();
-  if (before == CircuitBreaker::State::closed) return;
+  if (before == CircuitBreaker::State::closed) {
+    if (!acct.circuit_record_clear) {
+      acct.circuit_record_clear = true;
+      write_circuit(acct);  // closed: removes a stale record of an earlier worker
+    }
+    return;
+  }
+  acct.circuit_record_clear = true;
   spdlog::info("account {}: credentials accepted again; circuit closed, {} parked jobs resume",
                acct.name, acct.parked.size());
   acct.probe_timer.cancel();
