@@ -6,12 +6,14 @@
 Scenarios: latency, rate, cpu, queue, emulator, alternative (default: all, in that order).
 Each prints one JSON object on a line of stdout (figures, the goal beside each with pass/miss,
 the exact commands, the machine), then a table. Progress goes to stderr. Never asserts a
-time: the exit status is 0 unless a program crashed or could not be started.
+time: the exit status is 0 unless a program crashed, could not be started, or a scenario
+could not finish (each such scenario prints {"scenario": …, "error": …} instead of figures).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -71,6 +73,7 @@ class Bench:
         self.results: list[dict] = []
         self.crashed = False
         self.latency_run: dict | None = None  # iamq's run of scenario 1, reused by 6
+        self.command = "scripts/bench" + "".join(f" {a}" for a in sys.argv[1:])
 
     # ------------------------------------------------------------ helpers
 
@@ -200,9 +203,10 @@ class Bench:
 
     def record(self, name: str, title: str, figures: dict, goals: list, commands: dict,
                params: dict, notes: list | None = None) -> None:
+        machine = {**self.machine, "loadavg_1m_after_scenario": round(os.getloadavg()[0], 2)}
         obj = {"scenario": name, "title": title, "quick": self.p.quick, "parameters": params,
-               "figures": figures, "goals": goals, "commands": commands,
-               "machine": self.machine, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+               "figures": figures, "goals": goals, "commands": {"bench": self.command, **commands},
+               "machine": machine, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         if notes:
             obj["notes"] = notes
         self.results.append(obj)
@@ -549,7 +553,8 @@ class Bench:
         m = self.machine
         lines.append("")
         lines.append(f"machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['mem_total_mib']} MiB, "
-                     f"load {m['loadavg_1m_at_start']} at start; {'--quick' if self.p.quick else 'full run'}")
+                     f"load average {m['loadavg_1m_at_start']} at start, {os.getloadavg()[0]:.2f} at the end; "
+                     f"{'--quick' if self.p.quick else 'full run'}; command: {self.command}")
         return "\n".join(lines)
 
 
@@ -619,7 +624,8 @@ def main() -> int:
         print(b.table())
         print(f"total {time.monotonic() - t0:.0f} s")
     lib.stop_all()
-    return 1 if b.crashed else 0
+    # Missed goals never change the exit status; a crash or a scenario that could not run does.
+    return 1 if b.crashed or any("error" in res for res in b.results) else 0
 
 
 if __name__ == "__main__":
