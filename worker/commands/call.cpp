@@ -82,7 +82,7 @@ void log_to_stderr(const std::string& level) {
 }
 
 void run_call(const GlobalOptions& g, const CallOptions& o) {
-  log_to_stderr(g.log_level);
+  log_to_stderr(g.log_level.value_or("info"));
   const config::Config cfg = resolve_config(g);
   auto acc = cfg.accounts.find(o.account);
   if (acc == cfg.accounts.end()) {

@@ -18,7 +18,7 @@ struct GlobalOptions {
   std::optional<std::string> config_path;  ///< --config FILE
   std::optional<std::string> redis_url;    ///< --redis-url URL (overrides REDIS_URL and the file)
   std::optional<std::string> ns;           ///< --namespace NS
-  std::string log_level = "info";          ///< --log-level
+  std::optional<std::string> log_level;    ///< --log-level (overrides the config file when given)
 };
 
 /// Thrown by a command to end with `code` after it has printed its own message.

@@ -11,7 +11,7 @@ config::Config resolve_config(const GlobalOptions& g) {
     if (g.ns->empty()) throw config::ConfigError("--namespace: must not be empty");
     cfg.ns = *g.ns;
   }
-  cfg.log_level = g.log_level;
+  if (g.log_level) cfg.log_level = *g.log_level;
   return cfg;
 }
 
