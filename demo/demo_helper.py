@@ -234,8 +234,8 @@ def summary(args):
         m_calls = metric_sum(metrics, "iamq_iam_calls_total")
         m_retries = metric_sum(metrics, "iamq_retries_total")
         rate = metric_sum(metrics, "iamq_limiter_rate", account="default")
-        row("worker /metrics", "", dim(f"(last scrape before exit) iamq_iam_calls_total {m_calls:.0f}, "
-                                      f"iamq_retries_total {m_retries:.0f}, limiter rate {rate:.0f}/s"))
+        row("worker /metrics", "", dim(f"iamq_iam_calls_total {m_calls:.0f}, iamq_retries_total {m_retries:.0f}, "
+                                      f"limiter {rate:.0f}/s (last scrape)"))
 
     if delayed_example:
         jid, steps = delayed_example
@@ -253,9 +253,9 @@ def summary(args):
             what = s.get("code") or s.get("result", "")
             wait = ""
             if s.get("disposition") == "retry":
-                wait = f"-> retry in {s.get('retry_in_ms', 0)} ms (timer in the worker)"
+                wait = f"-> wait {s.get('retry_in_ms', 0)} ms on a timer"
             elif s.get("disposition") == "delayed":
-                wait = f"-> retry in {s.get('retry_in_ms', 0)} ms via the delayed set (slot freed)"
+                wait = f"-> wait {s.get('retry_in_ms', 0)} ms in the delayed set, slot freed"
             print(f"    {i + 1:>3}  {s.get('action', ''):<28} attempt {s.get('attempt', 0):<3} "
                   f"{s.get('http_status', 0):<4} {what:<30} {wait}".rstrip())
 
@@ -318,7 +318,7 @@ def summary(args):
                         ("; " + "; ".join(not_done[:5]) if not_done else ""))
         print("  " + bad("FAIL") + f"  {len(not_done)} jobs failed, {pending} not finished")
     else:
-        print("  " + ok("ok  ") + f"  every job of the file finished: " + fmt_counts(statuses))
+        print("  " + ok("ok  ") + "  every job of the file finished: " + fmt_counts(statuses))
 
     print()
     if problems:
