@@ -214,6 +214,8 @@ void JobQueue::adopt(const StreamEntry& entry,
       id = j["id"].get<std::string>();
     } else if (safe_id(entry.id)) {
       id = entry.id;
+    } else {
+      id = "x-" + entry.entry_id;  // as a valid plain XADD without an id would be named
     }
     res.outcome = AdoptResult::Outcome::invalid;
     res.id = id;

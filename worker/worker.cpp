@@ -1,5 +1,6 @@
 #include "worker/worker.hpp"
 
+#include <map>
 #include <algorithm>
 #include <deque>
 #include <functional>
@@ -140,7 +141,11 @@ struct Run {
   AccountState* account = nullptr;
   std::unique_ptr<Planner> planner;
   std::optional<PlannedCall> call;  ///< the call being made (or waited for)
-  int call_attempts = 0;            ///< failed attempts of `call` so far
+  int call_attempts = 0;            ///< failed attempts of `call` so far (all classes)
+  /// Failed attempts of `call` per error class: each class's max_attempts and backoff count
+  /// only its own failures, so waiting out many EntityTemporarilyUnmodifiable answers does
+  /// not spend the budget of a later 503.
+  std::map<std::string, int> class_attempts;
   int delivery = 0;                 ///< attempt number from mark_running
   int calls = 0;                    ///< IAM calls made by this worker for the job
   asio::steady_timer timer;         ///< fleet limiter wait and in-process retry wait
@@ -634,6 +639,11 @@ void Worker::Impl::start_run(queue::AdoptResult res, Job job, AccountState& acct
     auto next = run->planner->next();
     if (next && cp.value("action", std::string()) == next->action) {
       run->call_attempts = cp.value("call_attempts", 0);
+      if (auto it = cp.find("class_attempts"); it != cp.end() && it->is_object()) {
+        for (const auto& [cls, n] : it->items()) {
+          if (n.is_number_integer()) run->class_attempts[cls] = n.get<int>();
+        }
+      }
     }
   } else {
     run->planner = make_planner(run->job, planner_opts);
@@ -775,6 +785,7 @@ nlohmann::json Worker::Impl::checkpoint(const Run& run) const {
   if (run.call_attempts > 0 && run.call) {
     cp["action"] = run.call->action;
     cp["call_attempts"] = run.call_attempts;
+    cp["class_attempts"] = run.class_attempts;
   }
   return cp;
 }
@@ -810,11 +821,13 @@ void Worker::Impl::on_call_done(const RunPtr& run, client::Outcome outcome, clie
   if (outcome.ok || (err && err->http_status != 0)) on_account_answer(acct);
 
   if (err && RetryPolicy::retryable(err->error_class)) {
-    const RetryDecision d = retry.decide(err->error_class, facts.attempt, run->job.max_attempts);
+    const std::string cls(client::to_string(err->error_class));
+    const int class_attempt = run->class_attempts[cls] + 1;
+    const RetryDecision d = retry.decide(err->error_class, class_attempt, run->job.max_attempts);
     if (d.retry) {
-      const std::string cls(client::to_string(err->error_class));
       metrics->retry(cls, d.use_delayed_set);
       run->call_attempts = facts.attempt;
+      run->class_attempts[cls] = class_attempt;
       auto step = make_step_record(facts, outcome,
                                    d.use_delayed_set ? StepDisposition::delayed : StepDisposition::retry,
                                    d.delay);
@@ -856,6 +869,7 @@ void Worker::Impl::on_call_done(const RunPtr& run, client::Outcome outcome, clie
   auto step = make_step_record(facts, outcome, StepDisposition::done);
   run->planner->on_outcome(outcome);
   run->call_attempts = 0;
+  run->class_attempts.clear();
   record(run, step, [this, run] { run_next(run); });
 }
 
