@@ -147,6 +147,16 @@ TEST_F(QueueCommandsTest, StatusStatsWatch) {
   ASSERT_EQ(w.status, 0) << w.err;
   EXPECT_NE(w.out.find("queued=1"), std::string::npos) << w.out;
   EXPECT_EQ(lines(w.out).size(), 1u);  // one plain line: stdout is a pipe
+  EXPECT_EQ(w.out.find("drained"), std::string::npos) << "a queued job is not drained: " << w.out;
+}
+
+// `watch --until-drained` exits 0 at the first sample where nothing is waiting or delayed.
+TEST_F(QueueCommandsTest, WatchUntilDrainedExitsOnAnEmptyQueue) {
+  auto w = iamq({"watch", "--until-drained", "--interval", "100ms"});
+  ASSERT_EQ(w.status, 0) << w.err;
+  auto ls = lines(w.out);
+  ASSERT_EQ(ls.size(), 1u) << w.out;
+  EXPECT_NE(ls[0].find("drained"), std::string::npos) << w.out;
 }
 
 TEST_F(QueueCommandsTest, DlqListRetryPurge) {
