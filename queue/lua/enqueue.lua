@@ -1,27 +1,45 @@
 -- Idempotent enqueue of a batch. ARGV[4] = n, then per job 6 values:
 -- id, type, account, user_name, max_attempts, canonical job JSON.
 -- Returns a flat array: per job {1, entry id} when created, {0, existing status} otherwise.
+-- Per job: HGET (an existing id returns the existing job; a duplicate id later in the same
+-- batch sees the record created earlier), XADD <ns>:jobs, HSET of the record and one 'queued'
+-- event. Per batch: one HINCRBY of the queued count and one XTRIM of the events stream.
+-- The whole batch is one script, so every id is still created at most once when clients race.
+local call = redis.call
 local n = tonumber(ARGV[4])
 local out = {}
+local created = 0
 local i = 5
-for _ = 1, n do
-  local id, typ, acct, user, maxa, json =
-      ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-  i = i + 6
-  local k = jobkey(id)
-  local existing = redis.call('HGET', k, 'status')
+for j = 1, n do
+  local id = ARGV[i]
+  local k = ns .. ':job:' .. id
+  local existing = call('HGET', k, 'status')
   if existing then
-    out[#out + 1] = 0
-    out[#out + 1] = existing
+    out[2 * j - 1] = 0
+    out[2 * j] = existing
   else
-    local entry = redis.call('XADD', K_JOBS, '*', 'id', id, 'job', json)
-    redis.call('HSET', k, 'id', id, 'type', typ, 'account', acct, 'user_name', user,
-               'max_attempts', maxa, 'job', json, 'status', 'queued', 'attempts', '0',
-               'entry', entry, 'source', 'enqueue', 'created_at', NOW_S, 'updated_at', NOW_S)
-    move_count(nil, 'queued')
-    event('queued', id, 'queued', {'entry', entry})
-    out[#out + 1] = 1
-    out[#out + 1] = entry
+    local json = ARGV[i + 5]
+    local entry = call('XADD', K_JOBS, '*', 'id', id, 'job', json)
+    call('HSET', k, 'id', id, 'type', ARGV[i + 1], 'account', ARGV[i + 2],
+         'user_name', ARGV[i + 3], 'max_attempts', ARGV[i + 4], 'job', json,
+         'status', 'queued', 'attempts', '0', 'entry', entry, 'source', 'enqueue',
+         'created_at', NOW_S, 'updated_at', NOW_S)
+    -- The fields event() writes, without its table building.
+    if consumer ~= '' then
+      call('XADD', K_EVENTS, '*', 'event', 'queued', 'id', id, 'status', 'queued', 'at', NOW_S,
+           'consumer', consumer, 'entry', entry)
+    else
+      call('XADD', K_EVENTS, '*', 'event', 'queued', 'id', id, 'status', 'queued', 'at', NOW_S,
+           'entry', entry)
+    end
+    created = created + 1
+    out[2 * j - 1] = 1
+    out[2 * j] = entry
   end
+  i = i + 6
+end
+if created > 0 then
+  call('HINCRBY', K_COUNTS, 'queued', created)
+  call('XTRIM', K_EVENTS, 'MAXLEN', '~', events_maxlen)
 end
 return out

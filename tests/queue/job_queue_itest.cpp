@@ -88,6 +88,78 @@ TEST_F(QueueTest, DuplicateIdsGiveOneJob) {
   EXPECT_EQ(record("dup")["user_name"], "alice");  // the first one stays
 }
 
+TEST_F(QueueTest, BatchedEnqueueKeepsPerJobResultsCountsAndEvents) {
+  Consumer c(ioc_, ep_, "c1");
+  ASSERT_TRUE(enqueue(c, {job("x1", "xavier")})[0].created);
+  // Batches of 3: duplicates inside a batch, across batches, and of an existing job.
+  JobQueue::Options qo;
+  qo.ns = "t";
+  qo.consumer = "producer";
+  qo.enqueue_batch = 3;
+  JobQueue q(*c.conn, *c.conn, qo);
+  auto [ec, res] = wait<std::vector<EnqueueResult>>(ioc_, [&](auto cb) {
+    q.enqueue({job("j1"), job("x1", "other"), job("j1", "again"), job("j2"), job("j3"),
+               job("j2", "again"), job("j4")},
+              cb);
+  });
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_EQ(res.size(), 7u);
+  std::vector<std::string> ids = {"j1", "x1", "j1", "j2", "j3", "j2", "j4"};
+  std::vector<bool> created = {true, false, false, true, true, false, true};
+  std::string last_entry;
+  for (std::size_t i = 0; i < res.size(); ++i) {
+    EXPECT_EQ(res[i].id, ids[i]);
+    EXPECT_EQ(res[i].created, created[i]) << ids[i];
+    if (created[i]) {
+      EXPECT_EQ(cmd({"HGET", "t:job:" + ids[i], "entry"}).str, res[i].entry_id);
+      EXPECT_GT(res[i].entry_id.size(), 2u);
+      EXPECT_NE(res[i].entry_id, last_entry);
+      last_entry = res[i].entry_id;
+    } else {
+      EXPECT_EQ(res[i].status, "queued");
+      EXPECT_TRUE(res[i].entry_id.empty());
+    }
+  }
+  EXPECT_EQ(cmd({"HGET", "t:job:x1", "user_name"}).str, "xavier");
+  EXPECT_EQ(cmd({"HGET", "t:job:j1", "user_name"}).str, "alice");
+  EXPECT_EQ(cmd({"HGET", "t:job:j2", "attempts"}).str, "0");
+  EXPECT_EQ(integer({"XLEN", "t:jobs"}), 5);
+  EXPECT_EQ(cmd({"HGET", "t:counts", "queued"}).as_integer(), 5);
+  // One 'queued' event per created job, in order, naming the stream entry and the producer.
+  auto events = cmd({"XRANGE", "t:events", "-", "+"});
+  ASSERT_EQ(events.elements.size(), 5u);
+  std::vector<std::string> want = {"x1", "j1", "j2", "j3", "j4"};
+  for (std::size_t i = 1; i < want.size(); ++i) {
+    auto f = events.elements[i].elements.at(1).as_map();
+    EXPECT_EQ(f["event"], "queued");
+    EXPECT_EQ(f["id"], want[i]);
+    EXPECT_EQ(f["status"], "queued");
+    EXPECT_EQ(f["consumer"], "producer");
+    EXPECT_EQ(f["entry"], cmd({"HGET", "t:job:" + want[i], "entry"}).str);
+    EXPECT_FALSE(f["at"].empty());
+  }
+}
+
+TEST_F(QueueTest, BatchedEnqueueCapsTheEventsStream) {
+  Consumer c(ioc_, ep_, "c1");
+  JobQueue::Options qo;
+  qo.ns = "t";
+  qo.consumer = "producer";
+  qo.events_maxlen = 10;
+  JobQueue q(*c.conn, *c.conn, qo);
+  std::vector<JobSummary> jobs;
+  for (int i = 0; i < 2000; ++i) jobs.push_back(job("cap-" + std::to_string(i)));
+  auto [ec, res] = wait<std::vector<EnqueueResult>>(
+      ioc_, [&](auto cb) { q.enqueue(std::move(jobs), cb); });
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(integer({"XLEN", "t:jobs"}), 2000);
+  EXPECT_EQ(cmd({"HGET", "t:counts", "queued"}).as_integer(), 2000);
+  // MAXLEN ~ trims whole stream nodes (100 entries by default), so a few more than 10 stay.
+  auto kept = integer({"XLEN", "t:events"});
+  EXPECT_GE(kept, 10);
+  EXPECT_LE(kept, 10 + 100 + 200);
+}
+
 TEST_F(QueueTest, RacingClientsCreateEachIdOnce) {
   // Two clients on their own threads and loops enqueue the same 300 ids at the same time.
   constexpr int n = 300;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -114,6 +115,109 @@ TEST_F(QueueCommandsTest, EnqueueFileReportsBadLinesAndStrictEnqueuesNothing) {
   EXPECT_EQ(in.out, "s1\nf1\n");
   EXPECT_NE(in.err.find("line 2: job f1 already exists"), std::string::npos) << in.err;
   EXPECT_EQ(redis({"XLEN", "cli:jobs"}).integer, 3);
+}
+
+TEST_F(QueueCommandsTest, EnqueueFileInPipelinedBatchesKeepsOrderAndIdempotency) {
+  // Far more lines than one batch (200 jobs a script call, several calls in flight), with
+  // duplicates inside one batch, across batches, of jobs enqueued before, and a refused line.
+  ASSERT_EQ(iamq({"enqueue", "offboard-user", "--user", "orig", "--id", "pre-1"}).status, 0);
+  constexpr int n = 1000;
+  std::ostringstream in;
+  std::vector<std::string> expected_out;  // "" where a generated id is expected
+  std::vector<std::string> created;       // ids in stream order
+  created.push_back("pre-1");
+  std::vector<std::string> errs;
+  int line = 0;
+  auto add = [&](const std::string& id, const std::string& user, bool is_new) {
+    ++line;
+    in << R"({"type":"offboard_user","user_name":")" << user << '"'
+       << (id.empty() ? "" : R"(,"id":")" + id + '"') << "}\n";
+    expected_out.push_back(id);
+    if (is_new && !id.empty()) created.push_back(id);
+    if (is_new && id.empty()) created.push_back("");
+    if (!is_new) {
+      errs.push_back("line " + std::to_string(line) + ": job " + id +
+                     " already exists (status queued); not enqueued again");
+    }
+  };
+  for (int i = 0; i < n; ++i) {
+    std::string id = "b-" + std::to_string(i);
+    add(id, "u" + std::to_string(i), true);
+    if (i == 5) add("b-5", "same-batch", false);      // duplicate within the batch
+    if (i == 300) add("b-10", "other-batch", false);  // duplicate of an earlier batch
+    if (i == 500) add("pre-1", "existing", false);    // duplicate of an existing job
+    if (i == 600) add("", "generated", true);         // no id: one is generated
+    if (i == 700) {
+      ++line;
+      in << R"({"id":"refused","type":"offboard_user","user_name":"bad name"})" << "\n";
+      errs.push_back("line " + std::to_string(line) + R"(: user_name "bad name" does not match)");
+    }
+  }
+  std::string file = redis_.dir() + "/many.jsonl";
+  {
+    std::ofstream f(file);
+    f << in.str();
+  }
+  auto r = iamq({"enqueue", "--file", file});
+  EXPECT_EQ(r.status, 1) << r.err;  // one line refused
+  auto out = lines(r.out);
+  ASSERT_EQ(out.size(), expected_out.size()) << r.err;
+  std::string generated;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (expected_out[i].empty()) {
+      EXPECT_EQ(out[i].size(), 32u) << out[i];
+      generated = out[i];
+    } else {
+      ASSERT_EQ(out[i], expected_out[i]) << "output line " << i + 1;
+    }
+  }
+  for (auto& id : created) {
+    if (id.empty()) id = generated;
+  }
+  for (const auto& e : errs) EXPECT_NE(r.err.find(e), std::string::npos) << e << "\n" << r.err;
+  EXPECT_NE(r.err.find("iamq: 1 line(s) refused, " + std::to_string(expected_out.size()) +
+                       " enqueued"),
+            std::string::npos)
+      << r.err;
+
+  // The right set, once each, in input order; records, counts and one event per new job.
+  auto entries = redis({"XRANGE", "cli:jobs", "-", "+"});
+  ASSERT_EQ(entries.elements.size(), created.size());
+  for (std::size_t i = 0; i < created.size(); ++i) {
+    auto fields = entries.elements[i].elements.at(1).as_map();
+    ASSERT_EQ(fields["id"], created[i]) << "stream entry " << i;
+    EXPECT_EQ(nlohmann::json::parse(fields["job"])["id"], created[i]);
+    auto entry_id = entries.elements[i].elements.at(0).str;
+    EXPECT_EQ(redis({"HGET", "cli:job:" + created[i], "entry"}).str, entry_id);
+    EXPECT_EQ(redis({"HGET", "cli:job:" + created[i], "status"}).str, "queued");
+  }
+  EXPECT_EQ(redis({"HGET", "cli:counts", "queued"}).str, std::to_string(created.size()));
+  EXPECT_EQ(redis({"HGET", "cli:job:b-5", "user_name"}).str, "u5");
+  EXPECT_EQ(redis({"HGET", "cli:job:b-10", "user_name"}).str, "u10");
+  EXPECT_EQ(redis({"HGET", "cli:job:pre-1", "user_name"}).str, "orig");
+  EXPECT_EQ(redis({"HGET", "cli:job:b-999", "source"}).str, "enqueue");
+  EXPECT_EQ(redis({"EXISTS", "cli:job:refused"}).integer, 0);
+  auto events = redis({"XRANGE", "cli:events", "-", "+"});
+  ASSERT_EQ(events.elements.size(), created.size());
+  for (std::size_t i = 0; i < created.size(); ++i) {
+    auto fields = events.elements[i].elements.at(1).as_map();
+    EXPECT_EQ(fields["event"], "queued");
+    EXPECT_EQ(fields["status"], "queued");
+    ASSERT_EQ(fields["id"], created[i]) << "event " << i;
+    EXPECT_EQ(fields["entry"], entries.elements[i].elements.at(0).str);
+    EXPECT_EQ(fields["consumer"], "cli");
+  }
+
+  // The same file again through stdin: only the line without an id adds a job (a new
+  // generated id); every id is printed and every other job reported as existing.
+  auto again = iamq({"enqueue", "--file", "-"}, in.str());
+  EXPECT_EQ(again.status, 1);
+  EXPECT_EQ(lines(again.out).size(), expected_out.size());
+  EXPECT_NE(again.err.find("line " + std::to_string(line) + ": job b-999 already exists"),
+            std::string::npos)
+      << again.err;
+  EXPECT_EQ(redis({"XLEN", "cli:jobs"}).integer, static_cast<long long>(created.size() + 1));
+  EXPECT_EQ(redis({"HGET", "cli:counts", "queued"}).str, std::to_string(created.size() + 1));
 }
 
 TEST_F(QueueCommandsTest, StatusStatsWatch) {

@@ -4,10 +4,14 @@
 //   iamq enqueue delete-user --user NAME …
 //   iamq enqueue --file jobs.jsonl|- [--strict]
 // Every job is validated exactly as a worker validates it (worker/job.cpp).
-#include <fstream>
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <deque>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -46,36 +50,162 @@ struct Accepted {
   queue::JobSummary job;
 };
 
-void print_results(const std::vector<Accepted>& jobs, const std::vector<queue::EnqueueResult>& res,
-                   bool with_lines) {
-  for (std::size_t i = 0; i < res.size(); ++i) {
-    std::cout << res[i].id << "\n";
-    if (!res[i].created) {
-      std::cerr << (with_lines ? "line " + std::to_string(jobs[i].line) + ": " : std::string())
-                << "job " << res[i].id << " already exists (status " << res[i].status
-                << "); not enqueued again\n";
+/// Sends validated jobs as they come, in batches of JobQueue::Options::enqueue_batch (one
+/// atomic script call each), with up to `max_in_flight` batches pipelined, so reading and
+/// validating the next lines overlaps Redis's work on the previous ones. Prints one id per
+/// job in input order as the batches complete; memory stays bounded for any file size.
+class Enqueuer {
+ public:
+  Enqueuer(QueueSession& session, bool with_lines)
+      : session_(session),
+        with_lines_(with_lines),
+        batch_(std::max<std::size_t>(1, session.queue().options().enqueue_batch)) {
+    out_.reserve(out_flush_at + 4096);
+  }
+
+  void add(std::size_t line, queue::JobSummary job) {
+    if (!cur_) {
+      cur_ = std::make_shared<Batch>();
+      cur_->lines.reserve(batch_);
+      cur_->jobs.reserve(batch_);
+    }
+    cur_->lines.push_back(line);
+    cur_->jobs.push_back(std::move(job));
+    if (cur_->jobs.size() >= batch_) send();
+  }
+
+  /// Sends what is left and waits for every batch; throws on the first failed batch.
+  void finish() {
+    send();
+    while (!pending_.empty()) pump(true);
+    write_out();
+  }
+
+ private:
+  static constexpr std::size_t max_in_flight = 16;
+  static constexpr std::size_t out_flush_at = 64 * 1024;
+
+  struct Batch {
+    std::vector<std::size_t> lines;
+    std::vector<queue::JobSummary> jobs;
+    bool done = false;
+    std::error_code ec;
+    std::vector<queue::EnqueueResult> results;
+  };
+
+  void send() {
+    if (!cur_ || cur_->jobs.empty()) return;
+    auto b = std::move(cur_);
+    pending_.push_back(b);
+    session_.queue().enqueue(std::move(b->jobs),
+                             [b](std::error_code ec, std::vector<queue::EnqueueResult> r) {
+                               b->done = true;
+                               b->ec = ec;
+                               b->results = std::move(r);
+                             });
+    pump(false);  // write it out and take in whatever replies are there
+    while (pending_.size() > max_in_flight) pump(true);
+  }
+
+  /// Runs ready handlers (block: at least one), then prints finished batches in order.
+  void pump(bool block) {
+    auto& ioc = session_.io_context();
+    if (ioc.stopped()) ioc.restart();
+    if (block) {
+      if (ioc.run_one() == 0) {
+        write_out();
+        throw std::runtime_error("internal error: Redis call did not complete");
+      }
+    } else {
+      ioc.poll();
+    }
+    while (!pending_.empty() && pending_.front()->done) {
+      auto b = std::move(pending_.front());
+      pending_.pop_front();
+      if (b->ec) fail(b->ec);
+      print(*b);
     }
   }
-  std::cout.flush();
-}
 
-void enqueue_all(const GlobalOptions& g, std::vector<Accepted>& jobs, bool with_lines) {
-  QueueSession session(g);
-  // Chunks keep memory bounded for big files; within a chunk the batches are pipelined.
-  constexpr std::size_t chunk = 20000;
-  for (std::size_t start = 0; start < jobs.size(); start += chunk) {
-    std::size_t end = std::min(jobs.size(), start + chunk);
-    std::vector<queue::JobSummary> batch;
-    batch.reserve(end - start);
-    for (std::size_t i = start; i < end; ++i) batch.push_back(jobs[i].job);
-    auto res = session.await<std::vector<queue::EnqueueResult>>("enqueue", [&](auto cb) {
-      session.queue().enqueue(std::move(batch), cb);
-    });
-    std::vector<Accepted> part(jobs.begin() + static_cast<long>(start),
-                               jobs.begin() + static_cast<long>(end));
-    print_results(part, res, with_lines);
+  void print(const Batch& b) {
+    for (std::size_t i = 0; i < b.results.size(); ++i) {
+      const auto& r = b.results[i];
+      out_ += r.id;
+      out_ += '\n';
+      if (!r.created) {
+        write_out();  // ids before the message about them
+        std::cerr << (with_lines_ ? "line " + std::to_string(b.lines[i]) + ": " : std::string())
+                  << "job " << r.id << " already exists (status " << r.status
+                  << "); not enqueued again\n";
+      }
+    }
+    if (out_.size() >= out_flush_at) write_out();
   }
-}
+
+  void write_out() {
+    if (out_.empty()) return;
+    std::cout.write(out_.data(), static_cast<std::streamsize>(out_.size()));
+    std::cout.flush();
+    out_.clear();
+  }
+
+  [[noreturn]] void fail(std::error_code ec) {
+    write_out();  // the ids of the batches that were enqueued before
+    if (ec == queue::Errc::not_connected || ec == queue::Errc::connect_failed) {
+      throw std::runtime_error("cannot reach Redis: " + session_.connection().last_error());
+    }
+    throw std::runtime_error("enqueue: " + ec.message());
+  }
+
+  QueueSession& session_;
+  bool with_lines_;
+  std::size_t batch_;
+  std::shared_ptr<Batch> cur_;
+  std::deque<std::shared_ptr<Batch>> pending_;
+  std::string out_;
+};
+
+/// Reads lines in large blocks (std::getline on std::cin goes through stdio a character at a
+/// time). Like std::getline: '\n' ends a line, a last line without one still counts.
+class LineReader {
+ public:
+  explicit LineReader(std::FILE* f) : f_(f), buf_(1 << 20) {}
+
+  bool next(std::string& line) {
+    line.clear();
+    for (;;) {
+      if (pos_ < len_) {
+        const char* start = buf_.data() + pos_;
+        const auto* nl = static_cast<const char*>(std::memchr(start, '\n', len_ - pos_));
+        if (nl != nullptr) {
+          line.append(start, static_cast<std::size_t>(nl - start));
+          pos_ += static_cast<std::size_t>(nl - start) + 1;
+          return true;
+        }
+        line.append(start, len_ - pos_);
+        pos_ = len_;
+      }
+      if (eof_) return !line.empty();
+      len_ = std::fread(buf_.data(), 1, buf_.size(), f_);
+      pos_ = 0;
+      if (len_ == 0) {
+        eof_ = true;
+        error_ = std::ferror(f_) != 0;
+        if (error_) return false;
+      }
+    }
+  }
+
+  bool error() const { return error_; }
+
+ private:
+  std::FILE* f_;
+  std::vector<char> buf_;
+  std::size_t pos_ = 0;
+  std::size_t len_ = 0;
+  bool eof_ = false;
+  bool error_ = false;
+};
 
 void run_typed(const GlobalOptions& g, const JobFlags& f) {
   nlohmann::json j = {{"type", f.type}, {"user_name", f.user}};
@@ -106,26 +236,34 @@ void run_typed(const GlobalOptions& g, const JobFlags& f) {
   }
   auto& job = std::get<worker::Job>(parsed);
   if (job.id.empty()) job.id = worker::generate_job_id();
-  std::vector<Accepted> jobs{{1, worker::summarize(job)}};
-  enqueue_all(g, jobs, false);
+  QueueSession session(g);
+  Enqueuer enq(session, false);
+  enq.add(1, worker::summarize(job));
+  enq.finish();
 }
 
 void run_file(const GlobalOptions& g, const FileFlags& f) {
-  std::ifstream file;
-  std::istream* in = &std::cin;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> owned(nullptr, &std::fclose);
+  std::FILE* in = stdin;
   if (*f.file != "-") {
-    file.open(*f.file);
-    if (!file) {
+    owned.reset(std::fopen(f.file->c_str(), "rb"));
+    if (!owned) {
       std::cerr << "iamq: cannot open " << *f.file << "\n";
       throw CommandFailed(2);
     }
-    in = &file;
+    in = owned.get();
   }
-  std::vector<Accepted> jobs;
+  LineReader reader(in);
+  // --strict reads and validates the whole input before enqueueing anything; otherwise each
+  // batch goes out as soon as it is full (connecting only once there is a job to send).
+  std::unique_ptr<QueueSession> session;
+  std::unique_ptr<Enqueuer> enq;
+  std::vector<Accepted> held;
+  std::size_t accepted = 0;
   std::size_t refused = 0;
   std::string line;
   std::size_t n = 0;
-  while (std::getline(*in, line)) {
+  while (reader.next(line)) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank lines
@@ -137,15 +275,34 @@ void run_file(const GlobalOptions& g, const FileFlags& f) {
     }
     auto& job = std::get<worker::Job>(parsed);
     if (job.id.empty()) job.id = worker::generate_job_id();
-    jobs.push_back({n, worker::summarize(job)});
+    ++accepted;
+    if (f.strict) {
+      held.push_back({n, worker::summarize(job)});
+      continue;
+    }
+    if (!enq) {
+      session = std::make_unique<QueueSession>(g);
+      enq = std::make_unique<Enqueuer>(*session, true);
+    }
+    enq->add(n, worker::summarize(job));
+  }
+  if (reader.error()) {
+    std::cerr << "iamq: cannot read " << (*f.file == "-" ? std::string("stdin") : *f.file)
+              << "\n";
+    throw CommandFailed(2);
   }
   if (refused > 0 && f.strict) {
     std::cerr << "iamq: " << refused << " line(s) refused; --strict: nothing enqueued\n";
     throw CommandFailed(1);
   }
-  if (!jobs.empty()) enqueue_all(g, jobs, true);
+  if (!held.empty()) {
+    session = std::make_unique<QueueSession>(g);
+    enq = std::make_unique<Enqueuer>(*session, true);
+    for (auto& a : held) enq->add(a.line, std::move(a.job));
+  }
+  if (enq) enq->finish();
   if (refused > 0) {
-    std::cerr << "iamq: " << refused << " line(s) refused, " << jobs.size() << " enqueued\n";
+    std::cerr << "iamq: " << refused << " line(s) refused, " << accepted << " enqueued\n";
     throw CommandFailed(1);
   }
 }
