@@ -3,7 +3,9 @@
 //   iamq enqueue deactivate-mfa --user NAME [--serial SERIAL] [--delete-virtual] …
 //   iamq enqueue delete-user --user NAME …
 //   iamq enqueue --file jobs.jsonl|- [--strict]
-// Every job is validated exactly as a worker validates it (worker/job.cpp).
+// Every job is validated exactly as a worker validates it (worker/job.cpp). --file streams:
+// batches go to Redis while the next lines are read (except --strict, which validates all
+// first), and ids come out in input order.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -287,8 +289,7 @@ void run_file(const GlobalOptions& g, const FileFlags& f) {
     enq->add(n, worker::summarize(job));
   }
   if (reader.error()) {
-    std::cerr << "iamq: cannot read " << (*f.file == "-" ? std::string("stdin") : *f.file)
-              << "\n";
+    std::cerr << "iamq: cannot read " << (*f.file == "-" ? std::string("stdin") : *f.file) << "\n";
     throw CommandFailed(2);
   }
   if (refused > 0 && f.strict) {
@@ -335,11 +336,11 @@ CLI::App* add_typed(CLI::App* parent, const GlobalOptions& g, const std::string&
 
 void add_enqueue_command(CLI::App& app, const GlobalOptions& g) {
   auto ff = std::make_shared<FileFlags>();
-  CLI::App* cmd = app.add_subcommand(
-      "enqueue", "Add jobs to the queue; prints one job id per line");
+  CLI::App* cmd =
+      app.add_subcommand("enqueue", "Add jobs to the queue; prints one job id per line");
   cmd->require_subcommand(0, 1);
-  auto* file_opt = cmd->add_option("--file", ff->file,
-                                   "JSON lines file, one job a line ('-' for stdin)");
+  auto* file_opt =
+      cmd->add_option("--file", ff->file, "JSON lines file, one job a line ('-' for stdin)");
   cmd->add_flag("--strict", ff->strict, "With --file: enqueue nothing if any line is refused")
       ->needs(file_opt);
   auto* a = add_typed(cmd, g, "offboard-user", "offboard_user",
