@@ -2,7 +2,8 @@
 /// HTTP(S) over libcurl's multi-socket API, driven by a boost::asio::io_context: many
 /// transfers in flight on one thread, keep-alive reuse, per-request timeouts, a cap on
 /// connections per host, TLS verification always on, no redirects followed, a cap on the
-/// response body size. The socket/timer contract follows curl's docs/examples/multi-uv.c.
+/// response body size. The socket/timer contract follows curl's docs/examples/multi-uv.c;
+/// easy handles and socket registrations are reused across requests.
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -58,6 +59,17 @@ struct HttpResponse {
   std::string header(std::string_view name) const;
 };
 
+/// Counters of one transport (tests and diagnostics).
+struct TransportStats {
+  /// curl easy handles created: finished transfers give theirs back (curl_easy_reset) and
+  /// the next perform() takes it, so this stays at the peak number in flight.
+  std::size_t easy_handles_created = 0;
+  /// Sockets registered with the io_context's reactor. A connection's socket stays
+  /// registered while the connection idles in curl's connection cache and is taken up again
+  /// when it is reused, so this counts connections (and resolver sockets), not requests.
+  std::size_t socket_registrations = 0;
+};
+
 /// Tuning for one transport (one curl multi handle).
 struct TransportOptions {
   long max_host_connections = 32;  ///< CURLMOPT_MAX_HOST_CONNECTIONS; extra transfers queue
@@ -96,8 +108,10 @@ class CurlMultiTransport {
 
   /// Transfers started and not yet completed.
   std::size_t in_flight() const;
-  /// Sockets currently watched on the io_context (for tests: 0 after stop()).
+  /// Sockets currently registered with the io_context: watched, or kept registered while
+  /// their connection idles in curl's cache (for tests: 0 after stop()).
   std::size_t watched_sockets() const;
+  TransportStats stats() const;
 
   struct Impl;
 

@@ -91,6 +91,9 @@ struct IamClient::State {
   IamClientOptions opts;
   CredentialsLoader loader;
   std::optional<Credentials> creds;  // cached; replaced by a refresh
+  // Derived once from opts (the endpoint never changes): not rebuilt per call.
+  std::string url;
+  std::string host_header;
 };
 
 namespace {
@@ -174,12 +177,12 @@ void start_attempt(std::shared_ptr<CallOp> op) {
       return;
     }
   }
-  const Endpoint& ep = st.opts.endpoint;
   SignableRequest sreq;
   sreq.method = "POST";
-  sreq.path = ep.path;
-  sreq.headers = {{"Host", ep.host_header()},
-                  {"Content-Type", std::string(kContentType)}};
+  sreq.path = st.opts.endpoint.path;
+  sreq.headers.reserve(5);  // Host, Content-Type, X-Amz-Date, [token], Authorization
+  sreq.headers.emplace_back("Host", st.host_header);
+  sreq.headers.emplace_back("Content-Type", kContentType);
   sreq.body = op->body;
   SigningScope scope;
   scope.region = st.opts.region;
@@ -189,7 +192,7 @@ void start_attempt(std::shared_ptr<CallOp> op) {
 
   HttpRequest req;
   req.method = "POST";
-  req.url = ep.url();
+  req.url = st.url;
   req.headers = std::move(sreq.headers);
   req.body = std::move(sreq.body);
   req.connect_timeout = st.opts.connect_timeout;
@@ -208,6 +211,8 @@ IamClient::IamClient(CurlMultiTransport& transport, IamClientOptions opts, Crede
   state_->opts = std::move(opts);
   state_->loader = std::move(loader);
   if (!state_->opts.clock) state_->opts.clock = [] { return std::chrono::system_clock::now(); };
+  state_->url = state_->opts.endpoint.url();
+  state_->host_header = state_->opts.endpoint.host_header();
 }
 
 IamClient::~IamClient() = default;

@@ -41,23 +41,98 @@ EVP_MAC* hmac_algorithm() {
   return mac.get();
 }
 
+/// This thread's HMAC-SHA256 context, created once and re-initialised with each key
+/// (saves a context allocation and a digest fetch per HMAC).
+EVP_MAC_CTX* hmac_context() {
+  thread_local const EvpMacCtxPtr ctx = [] {
+    EvpMacCtxPtr c{EVP_MAC_CTX_new(hmac_algorithm())};
+    if (!c) throw std::runtime_error("OpenSSL: EVP_MAC_CTX_new failed");
+    char digest_name[] = "SHA256";
+    const OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_MAC_CTX_set_params(c.get(), params) != 1) {
+      throw std::runtime_error("OpenSSL: HMAC-SHA256 is not available");
+    }
+    return c;
+  }();
+  return ctx.get();
+}
+
 /// Raw HMAC-SHA256(key, data).
 std::string hmac_sha256(std::string_view key, std::string_view data) {
-  EvpMacCtxPtr ctx{EVP_MAC_CTX_new(hmac_algorithm())};
-  if (!ctx) throw std::runtime_error("OpenSSL: EVP_MAC_CTX_new failed");
-  char digest_name[] = "SHA256";
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-      OSSL_PARAM_construct_end(),
-  };
+  EVP_MAC_CTX* ctx = hmac_context();
   std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
   std::size_t out_len = 0;
-  if (EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1 ||
-      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
-      EVP_MAC_final(ctx.get(), out.data(), &out_len, out.size()) != 1) {
+  if (EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), nullptr) != 1 ||
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+      EVP_MAC_final(ctx, out.data(), &out_len, out.size()) != 1) {
     throw std::runtime_error("OpenSSL: HMAC-SHA256 failed");
   }
   return std::string(reinterpret_cast<const char*>(out.data()), out_len);
+}
+
+/// The signing-key derivation itself (4 HMACs), uncached.
+std::string derive_signing_key(const std::string& secret_access_key, const SigningScope& scope) {
+  std::string k_secret = "AWS4" + secret_access_key;
+  const std::string k_date = hmac_sha256(k_secret, std::string_view(scope.amz_date).substr(0, 8));
+  OPENSSL_cleanse(k_secret.data(), k_secret.size());
+  const std::string k_region = hmac_sha256(k_date, scope.region);
+  const std::string k_service = hmac_sha256(k_region, scope.service);
+  return hmac_sha256(k_service, "aws4_request");
+}
+
+/// Signing keys derived on this thread, by (secret, date, region, service). A key is valid
+/// for a whole UTC day, so a worker derives one per account and day instead of one per
+/// call. A few entries, replaced round-robin; secrets and keys are wiped when replaced.
+class SigningKeyCache {
+ public:
+  const std::string& get(const std::string& secret, const SigningScope& scope) {
+    const std::string_view date = std::string_view(scope.amz_date).substr(0, 8);
+    for (const Entry& e : entries_) {
+      if (e.used && e.date == date && e.region == scope.region && e.service == scope.service &&
+          e.secret.size() == secret.size() &&
+          CRYPTO_memcmp(e.secret.data(), secret.data(), secret.size()) == 0) {
+        return e.key;
+      }
+    }
+    Entry& e = entries_[next_];
+    next_ = (next_ + 1) % entries_.size();
+    e.wipe();
+    e.key = derive_signing_key(secret, scope);  // may throw: the entry stays unused
+    e.secret = secret;
+    e.date = date;
+    e.region = scope.region;
+    e.service = scope.service;
+    e.used = true;
+    return e.key;
+  }
+  ~SigningKeyCache() {
+    for (Entry& e : entries_) e.wipe();
+  }
+
+ private:
+  struct Entry {
+    bool used = false;
+    std::string secret, date, region, service, key;
+    void wipe() {
+      used = false;
+      OPENSSL_cleanse(secret.data(), secret.size());
+      OPENSSL_cleanse(key.data(), key.size());
+      secret.clear();
+      key.clear();
+    }
+  };
+  std::array<Entry, 8> entries_;
+  std::size_t next_ = 0;
+};
+
+/// This thread's SHA-256 context, re-initialised per digest.
+EVP_MD_CTX* sha256_context() {
+  thread_local const EvpMdCtxPtr ctx{EVP_MD_CTX_new()};
+  if (!ctx) throw std::runtime_error("OpenSSL: EVP_MD_CTX_new failed");
+  return ctx.get();
 }
 
 std::string to_hex(std::string_view bytes) {
@@ -254,12 +329,12 @@ std::optional<std::chrono::system_clock::time_point> parse_amz_date(std::string_
 }
 
 std::string sha256_hex(std::string_view data) {
-  EvpMdCtxPtr ctx{EVP_MD_CTX_new()};
+  EVP_MD_CTX* ctx = sha256_context();
   std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
   unsigned int out_len = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), out.data(), &out_len) != 1) {
+  if (EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx, out.data(), &out_len) != 1) {
     throw std::runtime_error("OpenSSL: SHA-256 failed");
   }
   return to_hex(std::string_view(reinterpret_cast<const char*>(out.data()), out_len));
@@ -311,15 +386,23 @@ std::string string_to_sign(const std::string& canonical_request, const SigningSc
 }
 
 std::string signing_key(const std::string& secret_access_key, const SigningScope& scope) {
-  const std::string k_date = hmac_sha256("AWS4" + secret_access_key, scope.date());
-  const std::string k_region = hmac_sha256(k_date, scope.region);
-  const std::string k_service = hmac_sha256(k_region, scope.service);
-  return hmac_sha256(k_service, "aws4_request");
+  return derive_signing_key(secret_access_key, scope);
+}
+
+namespace {
+SigningKeyCache& signing_key_cache() {
+  thread_local SigningKeyCache cache;
+  return cache;
+}
+}  // namespace
+
+std::string cached_signing_key(const std::string& secret_access_key, const SigningScope& scope) {
+  return signing_key_cache().get(secret_access_key, scope);
 }
 
 std::string signature(const std::string& string_to_sign, const std::string& secret_access_key,
                       const SigningScope& scope) {
-  return to_hex(hmac_sha256(signing_key(secret_access_key, scope), string_to_sign));
+  return to_hex(hmac_sha256(signing_key_cache().get(secret_access_key, scope), string_to_sign));
 }
 
 std::string authorization_header(const SignableRequest& req, const Credentials& creds,

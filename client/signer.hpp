@@ -47,7 +47,10 @@ std::string signed_headers(const SignableRequest& req);
 std::string string_to_sign(const std::string& canonical_request, const SigningScope& scope);
 /// The SigV4 signing key (raw 32 bytes): HMAC chain over date, region, service, "aws4_request".
 std::string signing_key(const std::string& secret_access_key, const SigningScope& scope);
-/// The hex signature (stage 3).
+/// signing_key(), from a small per-thread cache keyed by (secret, date, region, service):
+/// the same bytes, derived once per key and UTC day instead of once per request.
+std::string cached_signing_key(const std::string& secret_access_key, const SigningScope& scope);
+/// The hex signature (stage 3), with the signing key from cached_signing_key().
 std::string signature(const std::string& string_to_sign, const std::string& secret_access_key,
                       const SigningScope& scope);
 /// The Authorization header value (stage 4).

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -110,6 +111,121 @@ TEST(CurlMultiTransport, SequentialRequestsReuseOneConnection) {
   }
   EXPECT_EQ(server.connections_accepted(), 1u);
   EXPECT_EQ(server.requests_received(), static_cast<size_t>(kCalls));
+}
+
+TEST(CurlMultiTransport, KeptAliveConnectionStaysRegisteredAndHandleIsReused) {
+  HttpTestServer server([](const HttpTestRequest&) { return HttpTestResponse::text(200, "ok"); });
+  boost::asio::io_context ioc;
+  CurlMultiTransport t(ioc);
+  for (int i = 0; i < 5; ++i) {
+    SCOPED_TRACE("call " + std::to_string(i));
+    auto out = run_one(ioc, t, post(server.url(), "n=" + std::to_string(i)));
+    ASSERT_TRUE(out) << "request did not complete";
+    ASSERT_FALSE(out->ec) << out->response.error_detail;
+    EXPECT_EQ(out->response.status, 200);
+    // Between requests the idle connection's socket stays registered with the io_context.
+    EXPECT_EQ(t.watched_sockets(), 1u);
+  }
+  EXPECT_EQ(server.connections_accepted(), 1u);
+  EXPECT_EQ(t.stats().socket_registrations, 1u);  // one per connection, not per request
+  EXPECT_EQ(t.stats().easy_handles_created, 1u);  // one per peak in flight, not per request
+  t.stop();
+  EXPECT_EQ(t.watched_sockets(), 0u);
+}
+
+TEST(CurlMultiTransport, ReusedHandleCarriesNoOptionOfTheRequestBefore) {
+  struct Seen {
+    std::string method, target, body, one;
+  };
+  std::mutex mu;
+  std::vector<Seen> seen;
+  HttpTestServer server([&](const HttpTestRequest& req) {
+    {
+      std::lock_guard lock(mu);
+      seen.push_back({req.method, req.target, req.body, req.header("x-one")});
+    }
+    HttpTestResponse r = HttpTestResponse::text(200, "ok:" + req.method);
+    if (req.target == "/hang") r.action = HttpTestResponse::Action::hang;
+    if (req.target == "/slow") r.delay = 800ms;
+    return r;
+  });
+  boost::asio::io_context ioc;
+  CurlMultiTransport t(ioc);
+
+  // 1: a short timeout, a body and an extra header.
+  auto first = post(server.url("/hang"), "first-body");
+  first.headers.emplace_back("X-One", "1");
+  first.timeout = 300ms;
+  auto out1 = run_one(ioc, t, std::move(first));
+  ASSERT_TRUE(out1);
+  EXPECT_EQ(out1->ec, TransportError::timeout) << out1->response.error_detail;
+
+  // 2: a GET that takes longer than the first request's timeout.
+  HttpRequest second;
+  second.method = "GET";
+  second.url = server.url("/slow");
+  second.timeout = 20s;
+  auto out2 = run_one(ioc, t, std::move(second), 30s);
+  ASSERT_TRUE(out2);
+  ASSERT_FALSE(out2->ec) << "the first request's timeout carried over: "
+                         << out2->response.error_detail;
+  EXPECT_EQ(out2->response.body, "ok:GET");
+
+  // 3: a custom method; 4: a POST again.
+  auto third = post(server.url("/three"), "");
+  third.method = "DELETE";
+  auto out3 = run_one(ioc, t, std::move(third));
+  ASSERT_TRUE(out3);
+  ASSERT_FALSE(out3->ec) << out3->response.error_detail;
+  EXPECT_EQ(out3->response.body, "ok:DELETE");
+  auto out4 = run_one(ioc, t, post(server.url("/four"), "fourth-body"));
+  ASSERT_TRUE(out4);
+  ASSERT_FALSE(out4->ec) << out4->response.error_detail;
+  EXPECT_EQ(out4->response.body, "ok:POST");
+
+  EXPECT_EQ(t.stats().easy_handles_created, 1u);  // all four on the same handle
+  std::lock_guard lock(mu);
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[0].method, "POST");
+  EXPECT_EQ(seen[0].body, "first-body");
+  EXPECT_EQ(seen[0].one, "1");
+  EXPECT_EQ(seen[1].method, "GET");
+  EXPECT_EQ(seen[1].target, "/slow");
+  EXPECT_EQ(seen[1].body, "");
+  EXPECT_EQ(seen[1].one, "");
+  EXPECT_EQ(seen[2].method, "DELETE");
+  EXPECT_EQ(seen[2].body, "");
+  EXPECT_EQ(seen[3].method, "POST");
+  EXPECT_EQ(seen[3].body, "fourth-body");
+  EXPECT_EQ(seen[3].one, "");
+}
+
+TEST(CurlMultiTransport, ConnectionsClosedByTheServerAreDeregisteredAndReplaced) {
+  // 1st request: answered with "Connection: close". 2nd: answered, kept alive. 3rd, on the
+  // kept connection: dropped without an answer, which curl retries on a fresh connection
+  // (whose fd number is usually the one just closed). 4th: answered on that connection.
+  std::atomic<int> n{0};
+  HttpTestServer server([&](const HttpTestRequest&) {
+    const int i = ++n;
+    HttpTestResponse r = HttpTestResponse::text(200, "r" + std::to_string(i));
+    if (i == 1) r.close = true;
+    if (i == 3) r.action = HttpTestResponse::Action::close_without_response;
+    return r;
+  });
+  boost::asio::io_context ioc;
+  CurlMultiTransport t(ioc);
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE("call " + std::to_string(i));
+    auto out = run_one(ioc, t, post(server.url()));
+    ASSERT_TRUE(out) << "request did not complete";
+    ASSERT_FALSE(out->ec) << out->response.error_detail;
+    bodies.push_back(out->response.body);
+  }
+  EXPECT_EQ(bodies, (std::vector<std::string>{"r1", "r2", "r4"}));
+  EXPECT_EQ(server.connections_accepted(), 3u);
+  EXPECT_EQ(t.stats().socket_registrations, 3u);
+  EXPECT_EQ(t.watched_sockets(), 1u);  // only the live connection
 }
 
 TEST(CurlMultiTransport, TimeoutWhenServerNeverAnswers) {

@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -286,6 +288,79 @@ TEST(IamWorkedExample, SignAddsTheDocumentedAuthorization) {
             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, "
             "SignedHeaders=content-type;host;x-amz-date, "
             "Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7");
+}
+
+// ---------------------------------------------------------------------------------------
+// The signing-key cache (signature() and cached_signing_key())
+// ---------------------------------------------------------------------------------------
+
+TEST(SigningKeyCache, ReturnsTheDocumentedKeysAndFollowsTheDate) {
+  const std::string secret = example_credentials().secret_access_key;
+  const SigningScope day1{"us-east-1", "iam", "20150830T123600Z"};
+  const SigningScope day1_later{"us-east-1", "iam", "20150830T235959Z"};
+  const SigningScope day0{"us-east-1", "iam", "20120215T000000Z"};
+  // Both keys are the ones AWS documents for this secret and scope.
+  EXPECT_EQ(hex(cached_signing_key(secret, day1)),
+            "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
+  EXPECT_EQ(hex(cached_signing_key(secret, day1_later)),
+            "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
+  EXPECT_EQ(hex(cached_signing_key(secret, day0)),
+            "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
+  EXPECT_EQ(hex(cached_signing_key(secret, day1)),
+            "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
+  // Region, service and secret are part of the key too.
+  const SigningScope other_region{"eu-west-1", "iam", "20150830T123600Z"};
+  const SigningScope other_service{"us-east-1", "sts", "20150830T123600Z"};
+  EXPECT_EQ(cached_signing_key(secret, other_region), signing_key(secret, other_region));
+  EXPECT_NE(cached_signing_key(secret, other_region), cached_signing_key(secret, day1));
+  EXPECT_EQ(cached_signing_key(secret, other_service), signing_key(secret, other_service));
+  EXPECT_NE(cached_signing_key(secret, other_service), cached_signing_key(secret, day1));
+  const std::string other_secret = secret.substr(0, secret.size() - 1) + "Z";  // same length
+  EXPECT_EQ(cached_signing_key(other_secret, day1), signing_key(other_secret, day1));
+  EXPECT_NE(cached_signing_key(other_secret, day1), cached_signing_key(secret, day1));
+}
+
+TEST(SigningKeyCache, SameAsUncachedThroughEvictions) {
+  // More (secret, day) pairs than the cache holds, twice over, in an interleaved order.
+  const std::vector<std::string> secrets = {example_credentials().secret_access_key,
+                                            "another/secret+key0123456789abcdefghijklm", "s"};
+  for (int round = 0; round < 2; ++round) {
+    for (int day = 1; day <= 12; ++day) {
+      for (const auto& secret : secrets) {
+        char date[32];
+        std::snprintf(date, sizeof date, "201508%02dT120000Z", day);
+        const SigningScope scope{"us-east-1", "iam", date};
+        SCOPED_TRACE(std::string(date) + " secret of " + std::to_string(secret.size()) + " bytes");
+        EXPECT_EQ(cached_signing_key(secret, scope), signing_key(secret, scope));
+      }
+    }
+  }
+}
+
+TEST(SigningKeyCache, SignaturesStayCorrectAcrossDaysAndSecrets) {
+  const SigningScope scope{"us-east-1", "iam", "20150830T123600Z"};
+  const std::string documented =
+      "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, "
+      "SignedHeaders=content-type;host;x-amz-date, "
+      "Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
+  EXPECT_EQ(authorization_header(iam_list_users_request(), example_credentials(), scope), documented);
+
+  // The same string to sign under another day's key gives another signature...
+  const std::string sts = "AWS4-HMAC-SHA256\n20150831T000000Z\n20150831/us-east-1/iam/aws4_request\nabc";
+  const SigningScope next_day{"us-east-1", "iam", "20150831T000000Z"};
+  const std::string secret = example_credentials().secret_access_key;
+  const std::string sig_day1 = signature(sts, secret, scope);
+  const std::string sig_day2 = signature(sts, secret, next_day);
+  EXPECT_NE(sig_day1, sig_day2);
+  // ... and under another secret too; neither disturbs a later signature of the first day.
+  Credentials rotated = example_credentials();
+  rotated.secret_access_key = "rotated/K7MDENG+bPxRfiCYEXAMPLEKEY";
+  const std::string sig_rotated = signature(sts, rotated.secret_access_key, scope);
+  EXPECT_NE(sig_rotated, sig_day1);
+  EXPECT_NE(authorization_header(iam_list_users_request(), rotated, scope), documented);
+  EXPECT_EQ(signature(sts, secret, scope), sig_day1);
+  EXPECT_EQ(signature(sts, secret, next_day), sig_day2);
+  EXPECT_EQ(authorization_header(iam_list_users_request(), example_credentials(), scope), documented);
 }
 
 // ---------------------------------------------------------------------------------------
