@@ -203,6 +203,18 @@ struct SocketState : std::enable_shared_from_this<SocketState> {
   bool writing = false;  // an async_wait(wait_write) is pending
   bool closed = false;   // deregistered (closed, removed or stop()): ignore late wake-ups
   bool connection = false;  // opened by open_trampoline: stays registered until close_trampoline
+  unsigned generation = 0;  // bumped when go_idle() cancels the waits: their handlers ignore it
+
+  /// The connection went back to curl's cache: no wait stays pending (an idle connection
+  /// must not keep the io_context busy), but the descriptor stays registered.
+  void go_idle() {
+    wanted = 0;
+    if (!reading && !writing) return;
+    ++generation;
+    reading = writing = false;
+    boost::system::error_code ignored;
+    descriptor.cancel(ignored);  // no syscall: the pending waits complete as aborted
+  }
 };
 
 struct CurlMultiTransport::Impl : std::enable_shared_from_this<Impl> {
@@ -547,9 +559,8 @@ void CurlMultiTransport::Impl::on_socket(curl_socket_t s, int what, SocketState*
     if (!state) return;
     if (state->connection && connection_fds.count(s)) {
       // A kept-alive connection going back to curl's cache (or about to be closed through
-      // close_trampoline): stay registered, act on nothing until curl asks again. Waits
-      // still pending stay pending; their handlers see wanted == 0 and do nothing.
-      state->wanted = 0;
+      // close_trampoline): stay registered, wait for nothing until curl asks again.
+      state->go_idle();
     } else {
       close_socket(s);
     }
@@ -589,7 +600,8 @@ void CurlMultiTransport::Impl::arm(const std::shared_ptr<SocketState>& st) {
     st->reading = true;
     st->descriptor.async_wait(
         boost::asio::posix::stream_descriptor::wait_read,
-        [weak, st](const boost::system::error_code& ec) {
+        [weak, st, gen = st->generation](const boost::system::error_code& ec) {
+          if (gen != st->generation) return;  // cancelled by go_idle(): flags are newer
           st->reading = false;
           if (ec == boost::asio::error::operation_aborted || st->closed) return;
           auto self = weak.lock();
@@ -602,7 +614,8 @@ void CurlMultiTransport::Impl::arm(const std::shared_ptr<SocketState>& st) {
     st->writing = true;
     st->descriptor.async_wait(
         boost::asio::posix::stream_descriptor::wait_write,
-        [weak, st](const boost::system::error_code& ec) {
+        [weak, st, gen = st->generation](const boost::system::error_code& ec) {
+          if (gen != st->generation) return;
           st->writing = false;
           if (ec == boost::asio::error::operation_aborted || st->closed) return;
           auto self = weak.lock();

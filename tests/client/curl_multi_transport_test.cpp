@@ -123,8 +123,10 @@ TEST(CurlMultiTransport, KeptAliveConnectionStaysRegisteredAndHandleIsReused) {
     ASSERT_TRUE(out) << "request did not complete";
     ASSERT_FALSE(out->ec) << out->response.error_detail;
     EXPECT_EQ(out->response.status, 200);
-    // Between requests the idle connection's socket stays registered with the io_context.
+    // Between requests the idle connection's socket stays registered with the io_context,
+    // without any pending wait: run_for() returned because the context ran out of work.
     EXPECT_EQ(t.watched_sockets(), 1u);
+    EXPECT_TRUE(ioc.stopped()) << "an idle connection keeps the io_context busy";
   }
   EXPECT_EQ(server.connections_accepted(), 1u);
   EXPECT_EQ(t.stats().socket_registrations, 1u);  // one per connection, not per request
