@@ -79,6 +79,7 @@ struct MultiDeleter {
 struct EasyDeleter {
   void operator()(CURL* e) const { curl_easy_cleanup(e); }
 };
+using EasyPtr = std::unique_ptr<CURL, EasyDeleter>;
 struct SlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
@@ -173,9 +174,9 @@ std::string HttpResponse::header(std::string_view name) const {
   return {};
 }
 
-/// One transfer in flight. Its easy handle belongs to Impl (the free list); curl points
-/// into request_body, header_list and errbuf until the handle is removed and reset, which
-/// always happens before the Transfer is destroyed.
+/// One transfer in flight. Member order matters: `easy` is declared last so it is
+/// destroyed first, before the header list and the body it points into. A finished
+/// transfer's handle is given back to Impl's free list (reset) instead of destroyed.
 struct Transfer {
   std::string request_body;  // CURLOPT_POSTFIELDS points into it (not copied)
   std::unique_ptr<curl_slist, SlistDeleter> header_list;
@@ -184,6 +185,7 @@ struct Transfer {
   std::size_t max_bytes = 0;
   bool too_large = false;
   CurlMultiTransport::Completion completion;
+  EasyPtr easy;
 };
 
 /// Idle easy handles kept for reuse at most (more are freed): bounds memory after a burst.
@@ -231,7 +233,7 @@ struct CurlMultiTransport::Impl : std::enable_shared_from_this<Impl> {
   // Connection sockets curl opened through open_trampoline and has not closed yet.
   std::unordered_set<curl_socket_t> connection_fds;
   // Reset easy handles ready for the next perform() (destroyed after `multi`).
-  std::vector<std::unique_ptr<CURL, EasyDeleter>> idle_easy;
+  std::vector<EasyPtr> idle_easy;
   TransportStats counters;
   // The last URL perform() accepted, so the same endpoint is not parsed again per request.
   std::string checked_url;
@@ -270,8 +272,8 @@ struct CurlMultiTransport::Impl : std::enable_shared_from_this<Impl> {
 
   void close_socket(curl_socket_t s);
   void fail_now(Completion completion, std::error_code ec, std::string detail);
-  CURL* take_easy();
-  void give_back(CURL* easy);
+  EasyPtr take_easy();
+  void give_back(EasyPtr easy);
   bool check_url(const std::string& url, bool& loopback, Completion& completion);
 };
 
@@ -305,29 +307,27 @@ void CurlMultiTransport::Impl::fail_now(Completion completion, std::error_code e
   });
 }
 
-CURL* CurlMultiTransport::Impl::take_easy() {
+EasyPtr CurlMultiTransport::Impl::take_easy() {
   if (!idle_easy.empty()) {
-    CURL* e = idle_easy.back().release();
+    EasyPtr e = std::move(idle_easy.back());
     idle_easy.pop_back();
     return e;
   }
-  CURL* e = curl_easy_init();
+  EasyPtr e(curl_easy_init());
   if (e) ++counters.easy_handles_created;
   return e;
 }
 
-void CurlMultiTransport::Impl::give_back(CURL* easy) {
+void CurlMultiTransport::Impl::give_back(EasyPtr easy) {
+  if (!easy) return;
   // Forgets every option (and so every pointer into the Transfer); keeps the handle's
   // buffers. Connections stay in the multi handle's cache.
-  curl_easy_reset(easy);
-  if (stopped || idle_easy.size() >= kMaxIdleEasyHandles) {
-    curl_easy_cleanup(easy);
-    return;
-  }
+  curl_easy_reset(easy.get());
+  if (stopped || idle_easy.size() >= kMaxIdleEasyHandles) return;  // freed by its deleter
   try {
-    idle_easy.emplace_back(easy);
+    idle_easy.push_back(std::move(easy));
   } catch (...) {
-    curl_easy_cleanup(easy);
+    // not kept: freed by its deleter
   }
 }
 
@@ -401,11 +401,12 @@ void CurlMultiTransport::Impl::perform(HttpRequest req, Completion completion) {
     }
   }
 
-  CURL* e = take_easy();
-  if (!e) {
+  t->easy = take_easy();
+  if (!t->easy) {
     return fail_now(std::move(t->completion), TransportError::transfer_failed,
                     "curl_easy_init failed");
   }
+  CURL* e = t->easy.get();
   // Every option is set again: the handle was reset (or is new).
   CURLcode rc = CURLE_OK;
   auto set = [&rc](CURLcode r) {
@@ -446,21 +447,16 @@ void CurlMultiTransport::Impl::perform(HttpRequest req, Completion completion) {
     set(curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req.method.c_str()));
   }
   if (rc != CURLE_OK) {
-    give_back(e);
+    give_back(std::move(t->easy));
     return fail_now(std::move(t->completion), TransportError::transfer_failed,
                     std::string("curl option rejected: ") + curl_easy_strerror(rc));
   }
-  try {
-    transfers.emplace(e, std::move(t));
-  } catch (...) {
-    give_back(e);
-    throw;
-  }
+  transfers.emplace(e, std::move(t));
   if (CURLMcode mrc = curl_multi_add_handle(multi.get(), e); mrc != CURLM_OK) {
     auto it = transfers.find(e);
     std::unique_ptr<Transfer> failed = std::move(it->second);
     transfers.erase(it);
-    give_back(e);
+    give_back(std::move(failed->easy));
     return fail_now(std::move(failed->completion), TransportError::transfer_failed,
                     std::string("curl_multi_add_handle: ") + curl_multi_strerror(mrc));
   }
@@ -685,11 +681,6 @@ void CurlMultiTransport::Impl::finish(CURL* easy, CURLcode result) {
   if (it == transfers.end()) return;
   std::unique_ptr<Transfer> t = std::move(it->second);
   transfers.erase(it);
-  struct GiveBack {  // the handle goes back to the free list after the getinfo calls
-    Impl* self;
-    CURL* easy;
-    ~GiveBack() { self->give_back(easy); }
-  } give_back_at_end{this, easy};
 
   HttpResponse& r = t->response;
   long status = 0;
@@ -717,7 +708,8 @@ void CurlMultiTransport::Impl::finish(CURL* easy, CURLcode result) {
   boost::asio::post(ioc, [c = std::move(t->completion), ec, r = std::move(r)]() mutable {
     c(ec, std::move(r));
   });
-  // The handle is reset and given back, then t is destroyed (curl no longer points into it).
+  // Reset (curl no longer points into t) and kept for the next perform().
+  give_back(std::move(t->easy));
 }
 
 void CurlMultiTransport::Impl::close_socket(curl_socket_t s) {
@@ -738,7 +730,6 @@ void CurlMultiTransport::Impl::stop() {
   const auto cancelled = std::make_error_code(std::errc::operation_canceled);
   for (auto& [easy, t] : transfers) {
     curl_multi_remove_handle(multi.get(), easy);
-    curl_easy_cleanup(easy);  // not given back: the free list is emptied below
     HttpResponse r;
     r.error_detail = "cancelled: transport stopped";
     boost::asio::post(ioc, [c = std::move(t->completion), cancelled, r = std::move(r)]() mutable {
