@@ -328,15 +328,55 @@ class Bench:
             run = self.run_iamq_batch(em, users, concurrency=p.concurrency, rate=1e6, burst=1e6)
             self.cpu_run = run
             figures = {k: v for k, v in run.items() if k != "commands"}
+            em.reset()  # the batch deleted every user; the layer runs read one back
+            layers, layer_commands = self.cpu_layers(em, users[0])
+            figures["layers_us_per_call"] = layers
             self.record("cpu", "CPU cost: latency 0, keep-alive, concurrency 256",
                         figures,
                         [goal("worker_cpu_ms_per_1000_calls", run["worker_cpu_ms_per_1000_calls"], "<=", 25, "ms"),
                          goal("worker_peak_rss_mib", run["worker_peak_rss_mib"], "<=", 64, "MiB")],
-                        {"emulator": em.command, **run["commands"]},
+                        {"emulator": em.command, **run["commands"], **layer_commands},
                         {"users": len(users), "latency_ms": 0, "concurrency": p.concurrency},
                         ["worker CPU = user+sys of the worker process from wait4() at exit (Redis "
                          "round trips and signing included, redis-server's own CPU not); peak RSS = "
-                         "ru_maxrss (VmHWM)"])
+                         "ru_maxrss (VmHWM)",
+                         "layers_us_per_call: CPU µs per call of the client stack alone, no Redis, "
+                         "same emulator and concurrency (getrusage around the run): "
+                         "libcurl_transport = one pre-signed GetUser sent N times through "
+                         "CurlMultiTransport (libcurl multi on Asio); iam_client = IamClient::call, "
+                         "adding Query encoding, SigV4 per call and XML parsing; worker = the batch "
+                         "above; worker_above_client = the worker's own share (Redis step records, "
+                         "job JSON, planner, limiter, metrics); beast_http_reference = "
+                         "iamq-emulator-load (Boost.Beast, pre-signed, no parsing), an HTTP client "
+                         "other than libcurl for scale"])
+
+    def cpu_layers(self, em: emu.EmulatorRun, user: str) -> tuple[dict, dict]:
+        """CPU per call of each layer under the worker: the libcurl transport alone, the IAM
+        client (signing, XML), and a Beast HTTP client for reference."""
+        calls = 10_000 if self.p.quick else 40_000
+        tool = lib.binary("iamq-client-load")
+        out: dict = {}
+        commands: dict = {}
+        for layer in ("transport", "client"):
+            argv = [str(tool), "--endpoint", em.endpoint, "--layer", layer, "--calls", str(calls),
+                    "--concurrency", str(self.p.concurrency), "--user", user]
+            proc, stdout, err = lib.run(argv, name=f"iamq-client-load-{layer}", timeout=300)
+            if proc.exit_code != 0:
+                raise Failure(f"iamq-client-load --layer {layer} exited {proc.exit_code}: "
+                              f"{(stdout + err)[-500:].decode(errors='replace')}")
+            rep = json.loads(stdout.decode().strip().splitlines()[-1])
+            key = "libcurl_transport" if layer == "transport" else "iam_client"
+            out[key] = r(rep["cpu_us_per_call"], 1)
+            commands[f"layer_{layer}"] = lib.shell_join(argv)
+        load = emu.run_load(em, calls=calls, concurrency=self.p.concurrency, user=user)
+        lf = load["figures"]
+        out["beast_http_reference"] = (r(lf["load_tool_cpu_seconds"] * 1e6 / lf["calls"], 1)
+                                       if lf["calls"] else None)
+        commands["layer_beast_reference"] = load["command"]
+        worker = self.cpu_run["worker_cpu_ms_per_1000_calls"]
+        out["worker"] = worker
+        out["worker_above_client"] = r(worker - out["iam_client"], 1) if worker is not None else None
+        return out, commands
 
     # ------------------------------------------------------------ 4. queue
 
@@ -541,7 +581,9 @@ class Bench:
                 rows.append((res["scenario"], g["figure"], "-" if v is None else f"{v:,}" if isinstance(v, (int, float)) else str(v),
                              g["goal"], g["result"]))
             for k in EXTRA_TABLE.get(res["scenario"], []):
-                v = res["figures"].get(k)
+                v = res["figures"]
+                for part in k.split("."):
+                    v = v.get(part) if isinstance(v, dict) else None
                 if v is not None:
                     rows.append((res["scenario"], k, f"{v:,}" if isinstance(v, (int, float)) else str(v), "", ""))
         widths = [max(len(str(row[i])) for row in rows) for i in range(5)]
@@ -562,7 +604,9 @@ EXTRA_TABLE = {
     "latency": ["efficiency_whole_run", "calls_per_second", "jobs_per_second", "efficiency_at_peak_second",
                 "cores_needed_at_ideal_rate", "worker_cpu_ms_per_1000_calls"],
     "rate": ["good_calls_per_second_steady", "emulator_peak_1s_rate"],
-    "cpu": ["calls_per_second", "emulator_cpu_ms_per_1000_calls"],
+    "cpu": ["calls_per_second", "emulator_cpu_ms_per_1000_calls", "layers_us_per_call.libcurl_transport",
+            "layers_us_per_call.iam_client", "layers_us_per_call.worker_above_client",
+            "layers_us_per_call.beast_http_reference"],
     "queue": ["worker_rss_mib_small_queue", "worker_rss_mib_big_queue", "enqueue_process_cpu_seconds",
               "enqueue_redis_server_cpu_seconds"],
     "emulator": ["calls_per_second", "cpu_ms_per_1000_calls", "emulator_cores_used"],
