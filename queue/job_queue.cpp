@@ -1,13 +1,14 @@
 #include "queue/job_queue.hpp"
 
+#include <openssl/sha.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <boost/asio/post.hpp>
 #include <memory>
-#include <unordered_map>
-
 #include <nlohmann/json.hpp>
-#include <openssl/sha.h>
+#include <unordered_map>
 
 #include "queue/lua_scripts.hpp"
 
@@ -84,18 +85,26 @@ std::vector<StreamEntry> parse_entries(const Reply& list) {
   return out;
 }
 
-std::string ms_string(std::chrono::milliseconds d) { return std::to_string(d.count()); }
+std::string ms_string(std::chrono::milliseconds d) {
+  return std::to_string(d.count());
+}
 
 }  // namespace
 
 std::string_view to_string(JobStatus s) {
   switch (s) {
-    case JobStatus::queued: return "queued";
-    case JobStatus::running: return "running";
-    case JobStatus::retry_scheduled: return "retry_scheduled";
-    case JobStatus::succeeded: return "succeeded";
-    case JobStatus::failed: return "failed";
-    case JobStatus::dead: return "dead";
+    case JobStatus::queued:
+      return "queued";
+    case JobStatus::running:
+      return "running";
+    case JobStatus::retry_scheduled:
+      return "retry_scheduled";
+    case JobStatus::succeeded:
+      return "succeeded";
+    case JobStatus::failed:
+      return "failed";
+    case JobStatus::dead:
+      return "dead";
   }
   return "unknown";
 }
@@ -139,8 +148,8 @@ void JobQueue::eval(std::string_view name, std::vector<std::string> keys,
   for (auto& a : args) cmd.push_back(std::move(a));
   // EVALSHA first; on NOSCRIPT (new server, SCRIPT FLUSH, restart) send the text with EVAL.
   auto retry_cmd = std::make_shared<std::vector<std::string>>(cmd);
-  conn_.command(std::move(cmd), [this, retry_cmd, name = std::string(name),
-                                 done = std::move(done)](std::error_code ec, Reply r) mutable {
+  conn_.command(std::move(cmd), [this, retry_cmd, name = std::string(name), done = std::move(done)](
+                                    std::error_code ec, Reply r) mutable {
     if (ec == Errc::server_error && r.str.rfind("NOSCRIPT", 0) == 0) {
       (*retry_cmd)[0] = "EVAL";
       (*retry_cmd)[1] = script(name).text;
@@ -165,37 +174,38 @@ void JobQueue::read(std::size_t max, std::chrono::milliseconds block,
     done({}, {});
     return;
   }
-  std::vector<std::string> cmd = {"XREADGROUP", "GROUP", Keys::group, opts_.consumer,
-                                  "COUNT", std::to_string(max)};
+  std::vector<std::string> cmd = {"XREADGROUP",   "GROUP", Keys::group,
+                                  opts_.consumer, "COUNT", std::to_string(max)};
   if (block.count() > 0) {
     cmd.push_back("BLOCK");
     cmd.push_back(ms_string(block));
   }
   cmd.insert(cmd.end(), {"STREAMS", keys_.jobs(), ">"});
   auto timeout = blocking_.options().command_timeout + block;
-  blocking_.command(std::move(cmd), timeout,
-                    [this, max, block, done = std::move(done)](std::error_code ec, Reply r) mutable {
-                      if (ec == Errc::server_error && r.str.rfind("NOGROUP", 0) == 0) {
-                        // The stream or group was deleted: recreate, then read again.
-                        ensure_group([this, max, block, done = std::move(done)](std::error_code ec2) mutable {
-                          if (ec2) return done(ec2, {});
-                          read(max, block, std::move(done));
-                        });
-                        return;
-                      }
-                      if (ec) return done(ec, {});
-                      std::vector<StreamEntry> out;
-                      if (r.is_array()) {
-                        for (const auto& stream : r.elements) {
-                          if (stream.is_array() && stream.elements.size() == 2) {
-                            auto part = parse_entries(stream.elements[1]);
-                            out.insert(out.end(), std::make_move_iterator(part.begin()),
-                                       std::make_move_iterator(part.end()));
-                          }
-                        }
-                      }
-                      done({}, std::move(out));
-                    });
+  blocking_.command(
+      std::move(cmd), timeout,
+      [this, max, block, done = std::move(done)](std::error_code ec, Reply r) mutable {
+        if (ec == Errc::server_error && r.str.rfind("NOGROUP", 0) == 0) {
+          // The stream or group was deleted: recreate, then read again.
+          ensure_group([this, max, block, done = std::move(done)](std::error_code ec2) mutable {
+            if (ec2) return done(ec2, {});
+            read(max, block, std::move(done));
+          });
+          return;
+        }
+        if (ec) return done(ec, {});
+        std::vector<StreamEntry> out;
+        if (r.is_array()) {
+          for (const auto& stream : r.elements) {
+            if (stream.is_array() && stream.elements.size() == 2) {
+              auto part = parse_entries(stream.elements[1]);
+              out.insert(out.end(), std::make_move_iterator(part.begin()),
+                         std::make_move_iterator(part.end()));
+            }
+          }
+        }
+        done({}, std::move(out));
+      });
 }
 
 void JobQueue::adopt(const StreamEntry& entry,
@@ -243,8 +253,8 @@ void JobQueue::adopt(const StreamEntry& entry,
            res.checkpoint = r.elements[3].as_string().value_or("");
            res.job_json = r.elements[4].as_string().value_or("");
          } else if (h == "duplicate" || h == "finished") {
-           res.outcome = h == "duplicate" ? AdoptResult::Outcome::duplicate
-                                          : AdoptResult::Outcome::finished;
+           res.outcome =
+               h == "duplicate" ? AdoptResult::Outcome::duplicate : AdoptResult::Outcome::finished;
            if (r.elements.size() > 1) res.status = r.elements[1].as_string().value_or("");
          } else {
            auto e = map_status(h);
@@ -267,7 +277,49 @@ void JobQueue::mark_running(const std::string& id, const std::string& entry_id,
 void JobQueue::record_step(const std::string& id, const std::string& entry_id,
                            const std::string& step_json, const std::string& checkpoint_json,
                            Done done) {
-  eval("step", {}, {id, entry_id, step_json, checkpoint_json}, simple(std::move(done)));
+  // Batched: every step recorded in this turn of the event loop goes out in one script call
+  // (one EVALSHA instead of one per IAM call; Redis spends most of a small script's time in
+  // the call itself). A job has at most one step in flight (the worker waits for it), so
+  // batching never reorders one job's commands.
+  steps_->pending.push_back(PendingStep{id, entry_id, step_json, checkpoint_json, std::move(done)});
+  if (steps_->flush_posted) return;
+  steps_->flush_posted = true;
+  boost::asio::post(conn_.context(), [this, alive = std::weak_ptr<StepBatch>(steps_)] {
+    if (alive.lock()) flush_steps();
+  });
+}
+
+void JobQueue::flush_steps() {
+  steps_->flush_posted = false;
+  std::vector<PendingStep> batch = std::move(steps_->pending);
+  steps_->pending.clear();
+  for (std::size_t off = 0; off < batch.size(); off += kMaxStepsPerCall) {
+    const std::size_t n = std::min(kMaxStepsPerCall, batch.size() - off);
+    std::vector<std::string> args;
+    args.reserve(1 + 4 * n);
+    args.push_back(std::to_string(n));
+    auto dones = std::make_shared<std::vector<Done>>();
+    dones->reserve(n);
+    for (std::size_t i = off; i < off + n; ++i) {
+      PendingStep& p = batch[i];
+      args.push_back(std::move(p.id));
+      args.push_back(std::move(p.entry_id));
+      args.push_back(std::move(p.step));
+      args.push_back(std::move(p.checkpoint));
+      dones->push_back(std::move(p.done));
+    }
+    eval("step", {}, std::move(args), [dones](std::error_code ec, Reply r) {
+      const bool shaped = !ec && r.is_array() && r.elements.size() == dones->size();
+      for (std::size_t i = 0; i < dones->size(); ++i) {
+        std::error_code e = ec;
+        if (!e) {
+          e = shaped ? map_status(r.elements[i].as_string().value_or(""))
+                     : make_error_code(Errc::protocol_error);
+        }
+        (*dones)[i](e);
+      }
+    });
+  }
 }
 
 void JobQueue::schedule_retry(const std::string& id, const std::string& entry_id,
@@ -514,7 +566,8 @@ void JobQueue::dlq_retry_all(std::function<void(std::error_code, std::size_t, st
     auto s = w.lock();
     if (!s) return;
     eval("dlq_retry", {}, {"", cursor, "500"}, [s](std::error_code ec, Reply r) {
-      if (!ec && (!r.is_array() || r.elements.size() < 3)) ec = make_error_code(Errc::protocol_error);
+      if (!ec && (!r.is_array() || r.elements.size() < 3))
+        ec = make_error_code(Errc::protocol_error);
       if (ec) return s->done(ec, s->retried, s->skipped);
       s->retried += static_cast<std::size_t>(r.elements[0].as_integer().value_or(0));
       s->skipped += static_cast<std::size_t>(r.elements[1].as_integer().value_or(0));

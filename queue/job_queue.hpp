@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,10 +68,10 @@ struct StreamEntry {
 /// A validated job, as the queue needs it. Produced by a JobValidator.
 struct JobSummary {
   std::string id;
-  std::string type;     ///< offboard_user, deactivate_mfa, delete_user, iam_calls
+  std::string type;  ///< offboard_user, deactivate_mfa, delete_user, iam_calls
   std::string account;
-  std::string user_name;  ///< empty for iam_calls
-  int max_attempts = 0;   ///< 0: the worker's default
+  std::string user_name;       ///< empty for iam_calls
+  int max_attempts = 0;        ///< 0: the worker's default
   std::string canonical_json;  ///< what is stored in the record and handed to the worker
 };
 
@@ -78,9 +79,8 @@ struct JobSummary {
 /// (adopt passes "x-<entry id>" for plain XADDs without an id). Returns the summary or the
 /// validation message (`user_name "bad name" does not match [\w+=,.@-]+`).
 /// The worker's implementation is iamq::worker::job_validator() (worker/job.hpp).
-using JobValidator =
-    std::function<std::variant<JobSummary, std::string>(std::string_view json_text,
-                                                        std::string_view default_id)>;
+using JobValidator = std::function<std::variant<JobSummary, std::string>(
+    std::string_view json_text, std::string_view default_id)>;
 
 /// What adopt() decided about an entry.
 struct AdoptResult {
@@ -103,9 +103,9 @@ struct AdoptResult {
 /// Result of enqueueing one job.
 struct EnqueueResult {
   std::string id;
-  bool created = false;    ///< false: a job with this id existed; nothing was added
-  std::string entry_id;    ///< created: the stream entry
-  std::string status;      ///< !created: the existing job's status
+  bool created = false;  ///< false: a job with this id existed; nothing was added
+  std::string entry_id;  ///< created: the stream entry
+  std::string status;    ///< !created: the existing job's status
 };
 
 /// A job's record and step log (iamq status).
@@ -129,15 +129,15 @@ struct CircuitInfo {
 
 /// A point-in-time view of the queue (iamq stats / watch).
 struct QueueStats {
-  long long now_ms = 0;                       ///< Redis server time
-  std::map<std::string, long long> counts;    ///< status -> jobs (every status present)
-  long long stream_length = 0;  ///< entries in <ns>:jobs (waiting + in flight)
-  long long pending = 0;        ///< delivered, not yet acknowledged (in flight)
-  long long waiting = 0;        ///< not yet delivered to any worker
-  long long delayed = 0;        ///< in <ns>:delayed
-  long long delayed_due = 0;    ///< of which due now
-  long long dead = 0;           ///< entries in <ns>:dead
-  long long oldest_waiting_age_ms = -1;  ///< age of the oldest undelivered entry; -1: none
+  long long now_ms = 0;                     ///< Redis server time
+  std::map<std::string, long long> counts;  ///< status -> jobs (every status present)
+  long long stream_length = 0;              ///< entries in <ns>:jobs (waiting + in flight)
+  long long pending = 0;                    ///< delivered, not yet acknowledged (in flight)
+  long long waiting = 0;                    ///< not yet delivered to any worker
+  long long delayed = 0;                    ///< in <ns>:delayed
+  long long delayed_due = 0;                ///< of which due now
+  long long dead = 0;                       ///< entries in <ns>:dead
+  long long oldest_waiting_age_ms = -1;     ///< age of the oldest undelivered entry; -1: none
   std::vector<ConsumerInfo> consumers;
   std::vector<CircuitInfo> circuits;
 };
@@ -181,9 +181,11 @@ class JobQueue {
   void mark_running(const std::string& id, const std::string& entry_id,
                     std::function<void(std::error_code, int attempt)> done);
   /// Appends `step_json` to the step log and stores `checkpoint_json` (if not empty) as the
-  /// resume point for a worker that takes the job over.
-  void record_step(const std::string& id, const std::string& entry_id,
-                   const std::string& step_json, const std::string& checkpoint_json, Done done);
+  /// resume point for a worker that takes the job over. Steps recorded in the same turn of
+  /// the event loop share one script call (sent at the end of the turn); each `done` still
+  /// gets its own job's answer: lost_claim, not_found, or success.
+  void record_step(const std::string& id, const std::string& entry_id, const std::string& step_json,
+                   const std::string& checkpoint_json, Done done);
   /// An in-process retry: status -> retry_scheduled, last_error, next_attempt_at = now+delay.
   /// The entry stays in flight (keep renewing it).
   void schedule_retry(const std::string& id, const std::string& entry_id,
@@ -215,8 +217,8 @@ class JobQueue {
   void reclaim(std::chrono::milliseconds min_idle, std::size_t count,
                std::function<void(std::error_code, std::vector<StreamEntry>)> done);
   /// Opens ("open"/"half_open") or clears ("closed") an account's circuit (for iamq stats).
-  void set_circuit(const std::string& account, const std::string& state,
-                   const std::string& error, Done done);
+  void set_circuit(const std::string& account, const std::string& state, const std::string& error,
+                   Done done);
   /// True when nothing is waiting, in flight or delayed (XLEN jobs == 0, ZCARD delayed == 0).
   void drained(std::function<void(std::error_code, bool)> done);
 
@@ -231,9 +233,9 @@ class JobQueue {
                std::function<void(std::error_code, std::optional<JobRecord>)> done);
   void stats(std::function<void(std::error_code, QueueStats)> done);
   /// Dead letters, newest first: each entry's fields plus `dead_entry` (its stream id).
-  void dlq_list(std::size_t limit,
-                std::function<void(std::error_code, std::vector<std::map<std::string, std::string>>)>
-                    done);
+  void dlq_list(
+      std::size_t limit,
+      std::function<void(std::error_code, std::vector<std::map<std::string, std::string>>)> done);
   /// Puts dead-lettered job `id` back into the stream (attempts reset). Errc::not_found if
   /// it is not in the dead-letter stream.
   void dlq_retry(const std::string& id, Done done);
@@ -246,6 +248,24 @@ class JobQueue {
  private:
   void eval(std::string_view script, std::vector<std::string> keys, std::vector<std::string> args,
             RedisConnection::Completion done);
+  void flush_steps();
+
+  /// record_step() calls waiting for the end of the current event-loop turn.
+  struct PendingStep {
+    std::string id;
+    std::string entry_id;
+    std::string step;
+    std::string checkpoint;
+    Done done;
+  };
+  struct StepBatch {
+    std::vector<PendingStep> pending;
+    bool flush_posted = false;
+  };
+  static constexpr std::size_t kMaxStepsPerCall = 128;
+  // Shared with the posted flush (it holds a weak reference): a flush that runs after the
+  // queue is gone does nothing.
+  std::shared_ptr<StepBatch> steps_ = std::make_shared<StepBatch>();
 
   RedisConnection& conn_;
   RedisConnection& blocking_;

@@ -2,18 +2,17 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <map>
 #include <random>
 #include <set>
 #include <stdexcept>
-
-#include <boost/asio/post.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
 
 namespace iamq::queue {
 
@@ -101,7 +100,7 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
     Completion done;
     Clock::time_point deadline;
     bool sent = false;
-    bool internal = false;  // AUTH/SELECT of the handshake
+    bool internal = false;         // AUTH/SELECT of the handshake
     std::uint64_t generation = 0;  // connection it was sent on
   };
 
@@ -347,21 +346,22 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
     auto failed = std::make_shared<bool>(false);
     for (auto& args : steps) {
       std::string what = args[0];
-      command(std::move(args), opts.connect_timeout,
-              [w = weak_from_this(), gen = generation, left, failed, what](std::error_code ec,
-                                                                            Reply r) {
-                auto self = w.lock();
-                if (!self || gen != self->generation || *failed) return;
-                if (self->state != State::handshake) return;
-                if (ec) {
-                  *failed = true;
-                  std::string msg = what + " failed: " + (r.is_error() ? r.str : ec.message());
-                  self->drop_connection(msg);
-                  return;
-                }
-                if (--*left == 0) self->on_ready();
-              },
-              /*internal=*/true);
+      command(
+          std::move(args), opts.connect_timeout,
+          [w = weak_from_this(), gen = generation, left, failed, what](std::error_code ec,
+                                                                       Reply r) {
+            auto self = w.lock();
+            if (!self || gen != self->generation || *failed) return;
+            if (self->state != State::handshake) return;
+            if (ec) {
+              *failed = true;
+              std::string msg = what + " failed: " + (r.is_error() ? r.str : ec.message());
+              self->drop_connection(msg);
+              return;
+            }
+            if (--*left == 0) self->on_ready();
+          },
+          /*internal=*/true);
     }
   }
 
@@ -386,7 +386,7 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
   void drop_connection(const std::string& reason) {
     if (ac != nullptr) {
       redisAsyncContext* c = ac;
-      ac = nullptr;      // on_disconnect_cb ignores contexts that are no longer current
+      ac = nullptr;       // on_disconnect_cb ignores contexts that are no longer current
       redisAsyncFree(c);  // fails the sent commands (NULL replies → disconnected)
     }
     on_down(reason);
@@ -420,9 +420,10 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     if (!down_logged) {
-      spdlog::error("{}: Redis unavailable: {}; reconnecting with backoff (logged once until it "
-                    "is back)",
-                    opts.name, last_err);
+      spdlog::error(
+          "{}: Redis unavailable: {}; reconnecting with backoff (logged once until it "
+          "is back)",
+          opts.name, last_err);
       down_logged = true;
     }
     state = State::backoff;
@@ -470,8 +471,8 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
   redisAsyncContext* ac = nullptr;  // owned by hiredis once connected; freed via redisAsyncFree
   std::shared_ptr<Socket> socket;
   std::unique_ptr<std::weak_ptr<Impl>> weak_holder;  // what ac->data points to
-  std::map<std::uint64_t, Call> calls;                // sent or waiting, by id (= send order)
-  std::deque<std::uint64_t> unsent;                   // waiting for a connection, in order
+  std::map<std::uint64_t, Call> calls;               // sent or waiting, by id (= send order)
+  std::deque<std::uint64_t> unsent;                  // waiting for a connection, in order
   std::set<std::pair<Clock::time_point, std::uint64_t>> deadlines;
   std::uint64_t next_id = 1;
   std::uint64_t generation = 0;
@@ -491,7 +492,9 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
 RedisConnection::RedisConnection(asio::io_context& ioc, Options opts)
     : impl_(std::make_shared<Impl>(ioc, std::move(opts))) {}
 
-RedisConnection::~RedisConnection() { impl_->stop(); }
+RedisConnection::~RedisConnection() {
+  impl_->stop();
+}
 
 void RedisConnection::command(std::vector<std::string> args, Completion done) {
   impl_->command(std::move(args), impl_->opts.command_timeout, std::move(done));
@@ -502,15 +505,30 @@ void RedisConnection::command(std::vector<std::string> args, std::chrono::millis
   impl_->command(std::move(args), timeout, std::move(done));
 }
 
-void RedisConnection::start() { impl_->start(); }
-void RedisConnection::stop() { impl_->stop(); }
-bool RedisConnection::connected() const { return impl_->state == Impl::State::ready; }
+void RedisConnection::start() {
+  impl_->start();
+}
+void RedisConnection::stop() {
+  impl_->stop();
+}
+bool RedisConnection::connected() const {
+  return impl_->state == Impl::State::ready;
+}
 void RedisConnection::on_state_change(std::function<void(bool up)> cb) {
   impl_->state_cb = std::move(cb);
 }
-std::size_t RedisConnection::outstanding() const { return impl_->calls.size(); }
-const RedisConnection::Options& RedisConnection::options() const { return impl_->opts; }
-std::string RedisConnection::last_error() const { return impl_->last_err; }
+std::size_t RedisConnection::outstanding() const {
+  return impl_->calls.size();
+}
+const RedisConnection::Options& RedisConnection::options() const {
+  return impl_->opts;
+}
+boost::asio::io_context& RedisConnection::context() const {
+  return impl_->ioc;
+}
+std::string RedisConnection::last_error() const {
+  return impl_->last_err;
+}
 
 // ---- SyncRedis ----
 
@@ -557,7 +575,11 @@ Reply SyncRedis::call(std::vector<std::string> args) {
   return r;
 }
 
-asio::io_context& SyncRedis::io_context() { return *ioc_; }
-RedisConnection& SyncRedis::connection() { return *conn_; }
+asio::io_context& SyncRedis::io_context() {
+  return *ioc_;
+}
+RedisConnection& SyncRedis::connection() {
+  return *conn_;
+}
 
 }  // namespace iamq::queue

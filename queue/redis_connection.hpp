@@ -10,6 +10,7 @@
 /// - AUTH (password or ACL user+password) and SELECT are sent first on every (re)connect.
 /// - Completions run on the io_context (posted, never inside hiredis), in command order.
 /// Use one connection for blocking reads (XREADGROUP BLOCK) and another for everything else.
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -17,8 +18,6 @@
 #include <string>
 #include <system_error>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
 
 #include "queue/error.hpp"
 #include "queue/redis_url.hpp"
@@ -51,8 +50,7 @@ class RedisConnection {
   /// blocking commands pass block time + margin). The timeout counts from this call,
   /// including time spent waiting for a connection.
   void command(std::vector<std::string> args, Completion done);
-  void command(std::vector<std::string> args, std::chrono::milliseconds timeout,
-               Completion done);
+  void command(std::vector<std::string> args, std::chrono::milliseconds timeout, Completion done);
 
   /// Connects now (commands also connect lazily).
   void start();
@@ -67,6 +65,8 @@ class RedisConnection {
   std::size_t outstanding() const;
 
   const Options& options() const;
+  /// The io_context completions run on.
+  boost::asio::io_context& context() const;
   /// The last connection error as text ("Connection refused", "AUTH failed: WRONGPASS …"),
   /// with the endpoint redacted; empty if none.
   std::string last_error() const;

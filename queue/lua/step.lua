@@ -1,11 +1,28 @@
--- Appends a step to the step log and stores the resume checkpoint.
--- ARGV[4] id, [5] entry, [6] step JSON, [7] checkpoint JSON ('' keeps the old one).
-local id, entry, step, checkpoint = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-if not owns(entry) then return {'lost'} end
-local k = jobkey(id)
-if redis.call('EXISTS', k) == 0 then return {'missing'} end
-local n = redis.call('RPUSH', stepskey(id), step)
-redis.call('HSET', k, 'steps', tostring(n), 'updated_at', NOW_S)
-if checkpoint ~= '' then redis.call('HSET', k, 'checkpoint', checkpoint) end
-event('step', id, 'running', {'step', tostring(n)})
-return {'ok', n}
+-- Appends steps to their jobs' step logs and stores each job's resume checkpoint: one call
+-- carries every step the worker recorded in one turn of its event loop (JobQueue batches them).
+-- ARGV[4] count N, then N groups of 4 from ARGV[5]: id, entry, step JSON, checkpoint JSON
+-- ('' keeps the old one). Returns N statuses in order: 'ok' | 'lost' | 'missing'.
+local n = tonumber(ARGV[4])
+local out = {}
+for i = 0, n - 1 do
+  local base = 5 + i * 4
+  local id, entry, step, checkpoint = ARGV[base], ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
+  if not owns(entry) then
+    out[#out + 1] = 'lost'
+  else
+    local k = jobkey(id)
+    if redis.call('EXISTS', k) == 0 then
+      out[#out + 1] = 'missing'
+    else
+      local c = redis.call('RPUSH', stepskey(id), step)
+      if checkpoint ~= '' then
+        redis.call('HSET', k, 'steps', tostring(c), 'updated_at', NOW_S, 'checkpoint', checkpoint)
+      else
+        redis.call('HSET', k, 'steps', tostring(c), 'updated_at', NOW_S)
+      end
+      event('step', id, 'running', {'step', tostring(c)})
+      out[#out + 1] = 'ok'
+    end
+  end
+end
+return out

@@ -5,9 +5,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "tests/queue/queue_fixture.hpp"
 
@@ -32,7 +31,8 @@ TEST_F(QueueTest, EnqueueConsumeAckRoundTrip) {
     EXPECT_EQ(a.attempts, 0);
     EXPECT_TRUE(a.checkpoint.empty());
     EXPECT_NE(a.job_json.find("\"user_name\""), std::string::npos);
-    auto [ec, attempt] = wait<int>(ioc_, [&](auto cb) { c.queue->mark_running(a.id, e.entry_id, cb); });
+    auto [ec, attempt] =
+        wait<int>(ioc_, [&](auto cb) { c.queue->mark_running(a.id, e.entry_id, cb); });
     ASSERT_FALSE(ec) << ec.message();
     EXPECT_EQ(attempt, 1);
     EXPECT_FALSE(wait_done(ioc_, [&](auto cb) {
@@ -149,8 +149,8 @@ TEST_F(QueueTest, BatchedEnqueueCapsTheEventsStream) {
   JobQueue q(*c.conn, *c.conn, qo);
   std::vector<JobSummary> jobs;
   for (int i = 0; i < 2000; ++i) jobs.push_back(job("cap-" + std::to_string(i)));
-  auto [ec, res] = wait<std::vector<EnqueueResult>>(
-      ioc_, [&](auto cb) { q.enqueue(std::move(jobs), cb); });
+  auto [ec, res] =
+      wait<std::vector<EnqueueResult>>(ioc_, [&](auto cb) { q.enqueue(std::move(jobs), cb); });
   ASSERT_FALSE(ec) << ec.message();
   EXPECT_EQ(integer({"XLEN", "t:jobs"}), 2000);
   EXPECT_EQ(cmd({"HGET", "t:counts", "queued"}).as_integer(), 2000);
@@ -169,7 +169,8 @@ TEST_F(QueueTest, RacingClientsCreateEachIdOnce) {
     boost::asio::io_context ioc;
     Consumer c(ioc, ep_, "producer" + std::to_string(seed));
     std::vector<JobSummary> jobs;
-    for (int i = 0; i < n; ++i) jobs.push_back(job("race-" + std::to_string(i), "u" + std::to_string(seed)));
+    for (int i = 0; i < n; ++i)
+      jobs.push_back(job("race-" + std::to_string(i), "u" + std::to_string(seed)));
     if (seed == 1) std::reverse(jobs.begin(), jobs.end());
     ++go;
     while (go.load() < 2) std::this_thread::yield();  // start together
@@ -193,10 +194,13 @@ TEST_F(QueueTest, RacingClientsCreateEachIdOnce) {
 TEST_F(QueueTest, PlainXaddIsValidatedAndIdempotentAtAdopt) {
   Consumer c(ioc_, ep_, "c1");
   ASSERT_FALSE(wait_done(ioc_, [&](auto cb) { c.queue->ensure_group(cb); }));
-  cmd({"XADD", "t:jobs", "*", "job", R"({"id":"HR-7","type":"deactivate_mfa","user_name":"dave"})"});
-  cmd({"XADD", "t:jobs", "*", "job", R"({"id":"HR-7","type":"deactivate_mfa","user_name":"dave"})"});
+  cmd({"XADD", "t:jobs", "*", "job",
+       R"({"id":"HR-7","type":"deactivate_mfa","user_name":"dave"})"});
+  cmd({"XADD", "t:jobs", "*", "job",
+       R"({"id":"HR-7","type":"deactivate_mfa","user_name":"dave"})"});
   cmd({"XADD", "t:jobs", "*", "job", R"({"type":"offboard_user","user_name":"erin"})"});
-  cmd({"XADD", "t:jobs", "*", "job", R"({"id":"HR-8","type":"offboard_user","user_name":"bad name"})"});
+  cmd({"XADD", "t:jobs", "*", "job",
+       R"({"id":"HR-8","type":"offboard_user","user_name":"bad name"})"});
   cmd({"XADD", "t:jobs", "*", "job", "not json"});
   auto entries = read(c, 10);
   ASSERT_EQ(entries.size(), 5u);
@@ -245,7 +249,8 @@ TEST_F(QueueTest, DelayedJobsComeBackOnceAcrossTwoConsumers) {
   enqueue(a, {job("later")});
   auto e = read(a, 1).at(0);
   ASSERT_EQ(adopt(a, e).outcome, AdoptResult::Outcome::run);
-  ASSERT_FALSE(wait<int>(ioc_, [&](auto cb) { a.queue->mark_running("later", e.entry_id, cb); }).first);
+  ASSERT_FALSE(
+      wait<int>(ioc_, [&](auto cb) { a.queue->mark_running("later", e.entry_id, cb); }).first);
   ASSERT_FALSE(wait_done(ioc_, [&](auto cb) {
     a.queue->schedule_delayed("later", e.entry_id, 400ms, "EntityTemporarilyUnmodifiable", cb);
   }));
@@ -286,7 +291,8 @@ TEST_F(QueueTest, DelayedJobsComeBackOnceAcrossTwoConsumers) {
   EXPECT_EQ(again.outcome, AdoptResult::Outcome::run);
   EXPECT_EQ(again.status, "retry_scheduled");
   EXPECT_EQ(again.attempts, 1);
-  auto [ec, attempt] = wait<int>(ioc_, [&](auto cb) { b.queue->mark_running("later", back[0].entry_id, cb); });
+  auto [ec, attempt] =
+      wait<int>(ioc_, [&](auto cb) { b.queue->mark_running("later", back[0].entry_id, cb); });
   EXPECT_FALSE(ec);
   EXPECT_EQ(attempt, 2);
 }
@@ -296,7 +302,8 @@ TEST_F(QueueTest, InProcessRetryKeepsEntryInFlight) {
   enqueue(c, {job("r1")});
   auto e = read(c, 1).at(0);
   adopt(c, e);
-  ASSERT_FALSE(wait_done(ioc_, [&](auto cb) { c.queue->schedule_retry("r1", e.entry_id, 2s, "Throttling", cb); }));
+  ASSERT_FALSE(wait_done(
+      ioc_, [&](auto cb) { c.queue->schedule_retry("r1", e.entry_id, 2s, "Throttling", cb); }));
   auto r = record("r1");
   EXPECT_EQ(r["status"], "retry_scheduled");
   EXPECT_EQ(r["last_error"], "Throttling");
@@ -311,24 +318,85 @@ TEST_F(QueueTest, FencingRefusesAStaleOwner) {
   auto e = read(a, 1).at(0);
   adopt(a, e);
   // b takes the entry over (min idle 0: as after a's visibility timeout).
-  auto [ec, taken] = wait<std::vector<StreamEntry>>(ioc_, [&](auto cb) { b.queue->reclaim(0ms, 10, cb); });
+  auto [ec, taken] =
+      wait<std::vector<StreamEntry>>(ioc_, [&](auto cb) { b.queue->reclaim(0ms, 10, cb); });
   ASSERT_FALSE(ec);
   ASSERT_EQ(taken.size(), 1u);
   EXPECT_EQ(taken[0].id, "f1");
-  EXPECT_EQ(wait_done(ioc_, [&](auto cb) {
-              a.queue->finish("f1", e.entry_id, JobStatus::succeeded, "{}", "", cb);
-            }),
+  EXPECT_EQ(wait_done(ioc_,
+                      [&](auto cb) {
+                        a.queue->finish("f1", e.entry_id, JobStatus::succeeded, "{}", "", cb);
+                      }),
             Errc::lost_claim);
-  auto [rec, lost] = wait<std::vector<std::string>>(ioc_, [&](auto cb) { a.queue->renew({e.entry_id}, cb); });
+  auto [rec, lost] =
+      wait<std::vector<std::string>>(ioc_, [&](auto cb) { a.queue->renew({e.entry_id}, cb); });
   EXPECT_FALSE(rec);
   EXPECT_EQ(lost, std::vector<std::string>{e.entry_id});
-  auto [rb, lost_b] = wait<std::vector<std::string>>(ioc_, [&](auto cb) { b.queue->renew({e.entry_id}, cb); });
+  auto [rb, lost_b] =
+      wait<std::vector<std::string>>(ioc_, [&](auto cb) { b.queue->renew({e.entry_id}, cb); });
   EXPECT_TRUE(lost_b.empty());
   EXPECT_FALSE(wait_done(ioc_, [&](auto cb) {
     b.queue->finish("f1", e.entry_id, JobStatus::failed, "{}", "AccessDenied", cb);
   }));
   EXPECT_EQ(record("f1")["status"], "failed");
   EXPECT_EQ(record("f1")["error"], "AccessDenied");
+}
+
+TEST_F(QueueTest, StepsRecordedInOneTurnShareAScriptCallYetAnswerEachJob) {
+  Consumer a(ioc_, ep_, "a");
+  Consumer b(ioc_, ep_, "b");
+  // 300 jobs: more than one script call's worth (128 steps each) in one turn of the loop.
+  std::vector<JobSummary> jobs;
+  for (int i = 0; i < 300; ++i) jobs.push_back(job("s" + std::to_string(i)));
+  enqueue(a, jobs);
+  auto entries = read(a, 300);
+  ASSERT_EQ(entries.size(), 300u);
+  for (const auto& e : entries) adopt(a, e);
+  // s1 is taken over by b (a's claim is stale); s2's record is gone (purged meanwhile).
+  ASSERT_FALSE(cmd({"XCLAIM", "t:jobs", "workers", "b", "0", entries[1].entry_id}).is_error());
+  ASSERT_EQ(cmd({"DEL", "t:job:s2"}).as_integer(), 1);
+  // Script calls so far (commandstats), after one step has loaded the script.
+  auto evalsha_calls = [&] {
+    const std::string info = cmd({"INFO", "commandstats"}).as_string().value_or("");
+    const std::string key = "cmdstat_evalsha:calls=";
+    auto at = info.find(key);
+    return at == std::string::npos ? -1LL : std::stoll(info.substr(at + key.size()));
+  };
+  ASSERT_FALSE(wait_done(ioc_, [&](auto cb) {
+    a.queue->record_step("s3", entries[3].entry_id, R"({"action":"GetUser","n":0})", "", cb);
+  }));
+  const long long scripts_before = evalsha_calls();
+
+  std::map<std::string, std::error_code> answers;
+  bool all = false;
+  for (const auto& e : entries) {
+    a.queue->record_step(e.id, e.entry_id, R"({"action":"GetUser","n":1})", R"({"at":1})",
+                         [&, id = e.id](std::error_code ec) {
+                           answers[id] = ec;
+                           all = answers.size() == entries.size();
+                         });
+  }
+  ASSERT_TRUE(run_until(ioc_, all, 10s));
+  // A second step for s0 in a later turn lands after the first one.
+  EXPECT_FALSE(wait_done(ioc_, [&](auto cb) {
+    a.queue->record_step("s0", entries[0].entry_id, R"({"action":"DeleteUser","n":2})", "", cb);
+  }));
+
+  EXPECT_EQ(answers.at("s0"), std::error_code());
+  EXPECT_EQ(answers.at("s1"), Errc::lost_claim);
+  EXPECT_EQ(answers.at("s2"), Errc::not_found);
+  for (int i = 3; i < 300; ++i) EXPECT_FALSE(answers.at("s" + std::to_string(i))) << i;
+  // 300 steps in 3 script calls (128 + 128 + 44), plus the later single one.
+  EXPECT_EQ(evalsha_calls() - scripts_before, 4);
+  // Each job's own log and checkpoint; nothing for the lost or missing ones.
+  EXPECT_EQ(integer({"LLEN", "t:job:s0:steps"}), 2);
+  EXPECT_EQ(cmd({"LINDEX", "t:job:s0:steps", "1"}).as_string(), R"({"action":"DeleteUser","n":2})");
+  EXPECT_EQ(record("s0")["checkpoint"], R"({"at":1})");  // '' kept the previous checkpoint
+  EXPECT_EQ(record("s0")["steps"], "2");
+  EXPECT_EQ(integer({"LLEN", "t:job:s1:steps"}), 0);
+  EXPECT_EQ(integer({"EXISTS", "t:job:s2:steps"}), 0);
+  EXPECT_EQ(integer({"LLEN", "t:job:s299:steps"}), 1);
+  EXPECT_EQ(record("s299")["checkpoint"], R"({"at":1})");
 }
 
 TEST_F(QueueTest, KilledConsumerIsReclaimedAfterVisibilityTimeout) {
@@ -377,11 +445,13 @@ TEST_F(QueueTest, KilledConsumerIsReclaimedAfterVisibilityTimeout) {
 
   Consumer rescuer(ioc_, ep_, "rescuer");
   const auto visibility = 1500ms;  // generous: a loaded CI machine must not reclaim early
-  auto [ec0, none] = wait<std::vector<StreamEntry>>(ioc_, [&](auto cb) { rescuer.queue->reclaim(visibility, 10, cb); });
+  auto [ec0, none] = wait<std::vector<StreamEntry>>(
+      ioc_, [&](auto cb) { rescuer.queue->reclaim(visibility, 10, cb); });
   EXPECT_FALSE(ec0);
   EXPECT_TRUE(none.empty()) << "reclaimed before the visibility timeout";
   let_time_pass(ioc_, visibility + 50ms);
-  auto [ec, got] = wait<std::vector<StreamEntry>>(ioc_, [&](auto cb) { rescuer.queue->reclaim(visibility, 10, cb); });
+  auto [ec, got] = wait<std::vector<StreamEntry>>(
+      ioc_, [&](auto cb) { rescuer.queue->reclaim(visibility, 10, cb); });
   ASSERT_FALSE(ec);
   ASSERT_EQ(got.size(), 1u);
   auto a = adopt(rescuer, got[0]);
@@ -389,7 +459,8 @@ TEST_F(QueueTest, KilledConsumerIsReclaimedAfterVisibilityTimeout) {
   EXPECT_EQ(a.status, "running");
   EXPECT_EQ(a.attempts, 1);
   EXPECT_EQ(a.checkpoint, R"({"step":1})");  // resumes from the last recorded step
-  auto [ec2, attempt] = wait<int>(ioc_, [&](auto cb) { rescuer.queue->mark_running("victim", got[0].entry_id, cb); });
+  auto [ec2, attempt] =
+      wait<int>(ioc_, [&](auto cb) { rescuer.queue->mark_running("victim", got[0].entry_id, cb); });
   EXPECT_FALSE(ec2);
   EXPECT_EQ(attempt, 2);
   EXPECT_FALSE(wait_done(ioc_, [&](auto cb) {
@@ -412,7 +483,8 @@ TEST_F(QueueTest, RequeueHandsBackWithCheckpoint) {
   auto e = read(a, 1).at(0);
   adopt(a, e);
   wait<int>(ioc_, [&](auto cb) { a.queue->mark_running("h1", e.entry_id, cb); });
-  wait_done(ioc_, [&](auto cb) { a.queue->record_step("h1", e.entry_id, "{}", R"({"at":3})", cb); });
+  wait_done(ioc_,
+            [&](auto cb) { a.queue->record_step("h1", e.entry_id, "{}", R"({"at":3})", cb); });
   ASSERT_FALSE(wait_done(ioc_, [&](auto cb) { a.queue->requeue("h1", e.entry_id, cb); }));
   EXPECT_EQ(record("h1")["status"], "queued");
   auto got = read(b, 10);
@@ -453,10 +525,12 @@ TEST_F(QueueTest, DeadLetterRetryAndPurge) {
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(adopt(c, back[0]).outcome, AdoptResult::Outcome::run);
 
-  auto [pec, purged] = wait<std::size_t>(ioc_, [&](auto cb) { c.queue->dlq_purge(std::chrono::hours(1), cb); });
+  auto [pec, purged] =
+      wait<std::size_t>(ioc_, [&](auto cb) { c.queue->dlq_purge(std::chrono::hours(1), cb); });
   EXPECT_FALSE(pec);
   EXPECT_EQ(purged, 0u);  // too young
-  auto [pec2, purged2] = wait<std::size_t>(ioc_, [&](auto cb) { c.queue->dlq_purge(std::nullopt, cb); });
+  auto [pec2, purged2] =
+      wait<std::size_t>(ioc_, [&](auto cb) { c.queue->dlq_purge(std::nullopt, cb); });
   EXPECT_FALSE(pec2);
   EXPECT_EQ(purged2, 1u);
   EXPECT_EQ(integer({"XLEN", "t:dead"}), 0);
@@ -470,7 +544,8 @@ TEST_F(QueueTest, StatsAndCircuits) {
   auto res = enqueue(c, jobs);
   ASSERT_EQ(res.size(), 2000u);
   read(c, 5);
-  ASSERT_FALSE(wait_done(ioc_, [&](auto cb) { c.queue->set_circuit("prod", "open", "InvalidClientTokenId", cb); }));
+  ASSERT_FALSE(wait_done(
+      ioc_, [&](auto cb) { c.queue->set_circuit("prod", "open", "InvalidClientTokenId", cb); }));
   auto [ec, s] = wait<QueueStats>(ioc_, [&](auto cb) { c.queue->stats(cb); });
   ASSERT_FALSE(ec);
   EXPECT_EQ(s.counts["queued"], 2000);
