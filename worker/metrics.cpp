@@ -1,13 +1,7 @@
 #include "worker/metrics.hpp"
 
-#include <dlfcn.h>
-
-#include <charconv>
-#include <cstring>
-#include <mutex>
-#include <stdexcept>
-
 #include <civetweb.h>
+#include <dlfcn.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/family.h>
@@ -15,6 +9,11 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+
+#include <charconv>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
 
 namespace iamq::worker {
 
@@ -48,7 +47,8 @@ struct CivetApi {
 const CivetApi& civet_api() {
   static const CivetApi api = [] {
     CivetApi a;
-    a.get_request_info = reinterpret_cast<GetRequestInfoFn>(dlsym(RTLD_DEFAULT, "mg_get_request_info"));
+    a.get_request_info =
+        reinterpret_cast<GetRequestInfoFn>(dlsym(RTLD_DEFAULT, "mg_get_request_info"));
     a.write = reinterpret_cast<WriteFn>(dlsym(RTLD_DEFAULT, "mg_write"));
     return a;
   }();
@@ -66,7 +66,8 @@ int on_begin_request(mg_connection* conn) noexcept {
   try {
     const CivetApi& api = civet_api();
     const mg_request_info* info = api.get_request_info(conn);
-    if (info == nullptr || info->local_uri == nullptr || std::strcmp(info->local_uri, "/healthz") != 0) {
+    if (info == nullptr || info->local_uri == nullptr ||
+        std::strcmp(info->local_uri, "/healthz") != 0) {
       return 0;
     }
     std::pair<int, std::string> h{503, "unknown\n"};
@@ -75,11 +76,10 @@ int on_begin_request(mg_connection* conn) noexcept {
       auto it = g_health_by_port.find(info->server_port);
       if (it != g_health_by_port.end()) h = it->second->health();
     }
-    std::string response = "HTTP/1.1 " + std::to_string(h.first) +
-                           (h.first == 200 ? " OK" : " Service Unavailable") +
-                           "\r\nContent-Type: text/plain\r\nContent-Length: " +
-                           std::to_string(h.second.size()) + "\r\nConnection: close\r\n\r\n" +
-                           h.second;
+    std::string response =
+        "HTTP/1.1 " + std::to_string(h.first) + (h.first == 200 ? " OK" : " Service Unavailable") +
+        "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(h.second.size()) +
+        "\r\nConnection: close\r\n\r\n" + h.second;
     api.write(conn, response.data(), response.size());
     return h.first;
   } catch (...) {
@@ -94,11 +94,14 @@ const std::vector<double>& latency_buckets() {
 }
 
 const std::vector<double>& wait_buckets() {
-  static const std::vector<double> b{0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  static const std::vector<double> b{0.0001, 0.001, 0.005, 0.01, 0.05, 0.1,
+                                     0.25,   0.5,   1,     2.5,  5,    10};
   return b;
 }
 
-double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+double seconds(std::chrono::nanoseconds d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 }  // namespace
 
@@ -122,16 +125,49 @@ std::optional<std::string> parse_metrics_listen(std::string_view value) {
 Metrics::Metrics(const std::optional<std::string>& listen)
     : registry_(std::make_shared<prometheus::Registry>()) {
   using namespace prometheus;
-  jobs_ = &BuildCounter().Name("iamq_jobs_total").Help("Jobs that reached a final status, by type and status").Register(*registry_);
-  handed_back_ = &BuildCounter().Name("iamq_jobs_handed_back_total").Help("Jobs handed back to the queue untouched, by reason").Register(*registry_);
-  calls_ = &BuildCounter().Name("iamq_iam_calls_total").Help("IAM calls by action and result code (OK or the IAM error code)").Register(*registry_);
-  retries_ = &BuildCounter().Name("iamq_retries_total").Help("Retries scheduled, by error class and where the wait happens (timer or delayed set)").Register(*registry_);
-  limiter_rate_ = &BuildGauge().Name("iamq_limiter_rate").Help("Current adaptive rate of the account limiter, calls per second").Register(*registry_);
-  limiter_wait_ = &BuildHistogram().Name("iamq_limiter_wait_seconds").Help("Time calls waited for a rate limiter token").Register(*registry_);
-  in_flight_ = &BuildGauge().Name("iamq_jobs_in_flight").Help("Jobs currently held by this worker").Register(*registry_);
-  queue_depth_ = &BuildGauge().Name("iamq_queue_depth").Help("Queue depth by part: stream, pending, delayed, dead").Register(*registry_);
-  circuit_ = &BuildGauge().Name("iamq_circuit_open").Help("1 when the account's circuit is open (credentials failing, consumption paused)").Register(*registry_);
-  call_latency_ = &BuildHistogram().Name("iamq_iam_call_duration_seconds").Help("IAM call latency by action").Register(*registry_);
+  jobs_ = &BuildCounter()
+               .Name("iamq_jobs_total")
+               .Help("Jobs that reached a final status, by type and status")
+               .Register(*registry_);
+  handed_back_ = &BuildCounter()
+                      .Name("iamq_jobs_handed_back_total")
+                      .Help("Jobs handed back to the queue untouched, by reason")
+                      .Register(*registry_);
+  calls_ = &BuildCounter()
+                .Name("iamq_iam_calls_total")
+                .Help("IAM calls by action and result code (OK or the IAM error code)")
+                .Register(*registry_);
+  retries_ = &BuildCounter()
+                  .Name("iamq_retries_total")
+                  .Help(
+                      "Retries scheduled, by error class and where the wait happens (timer or "
+                      "delayed set)")
+                  .Register(*registry_);
+  limiter_rate_ = &BuildGauge()
+                       .Name("iamq_limiter_rate")
+                       .Help("Current adaptive rate of the account limiter, calls per second")
+                       .Register(*registry_);
+  limiter_wait_ = &BuildHistogram()
+                       .Name("iamq_limiter_wait_seconds")
+                       .Help("Time calls waited for a rate limiter token")
+                       .Register(*registry_);
+  in_flight_ = &BuildGauge()
+                    .Name("iamq_jobs_in_flight")
+                    .Help("Jobs currently held by this worker")
+                    .Register(*registry_);
+  queue_depth_ = &BuildGauge()
+                      .Name("iamq_queue_depth")
+                      .Help("Queue depth by part: stream, pending, delayed, dead")
+                      .Register(*registry_);
+  circuit_ =
+      &BuildGauge()
+           .Name("iamq_circuit_open")
+           .Help("1 when the account's circuit is open (credentials failing, consumption paused)")
+           .Register(*registry_);
+  call_latency_ = &BuildHistogram()
+                       .Name("iamq_iam_call_duration_seconds")
+                       .Help("IAM call latency by action")
+                       .Register(*registry_);
   in_flight_gauge_ = &in_flight_->Add({});
   last_heartbeat_ms_ = steady_ms();
 
@@ -176,26 +212,60 @@ void Metrics::job_handed_back(std::string_view reason) {
   handed_back_->Add({{"reason", std::string(reason)}}).Increment();
 }
 
-void Metrics::iam_call(std::string_view action, std::string_view code, std::chrono::nanoseconds duration) {
-  calls_->Add({{"action", std::string(action)}, {"code", std::string(code)}}).Increment();
-  call_latency_->Add({{"action", std::string(action)}}, latency_buckets()).Observe(seconds(duration));
+void Metrics::iam_call(std::string_view action, std::string_view code,
+                       std::chrono::nanoseconds duration) {
+  std::string key;
+  key.reserve(action.size() + 1 + code.size());
+  key.append(action).push_back('\0');
+  key.append(code);
+  std::lock_guard lock(cache_mutex_);
+  auto it = call_series_.find(key);
+  if (it == call_series_.end()) {
+    PerCall s;
+    s.calls = &calls_->Add({{"action", std::string(action)}, {"code", std::string(code)}});
+    s.latency = &call_latency_->Add({{"action", std::string(action)}}, latency_buckets());
+    it = call_series_.emplace(std::move(key), s).first;
+  }
+  it->second.calls->Increment();
+  it->second.latency->Observe(seconds(duration));
 }
 
 void Metrics::retry(std::string_view error_class, bool delayed) {
-  retries_->Add({{"class", std::string(error_class)}, {"wait", delayed ? "delayed" : "timer"}}).Increment();
+  retries_->Add({{"class", std::string(error_class)}, {"wait", delayed ? "delayed" : "timer"}})
+      .Increment();
 }
 
 void Metrics::limiter_rate(std::string_view account, double rate) {
-  limiter_rate_->Add({{"account", std::string(account)}}).Set(rate);
+  std::lock_guard lock(cache_mutex_);
+  auto it = rate_series_.find(std::string(account));
+  if (it == rate_series_.end()) {
+    it =
+        rate_series_
+            .emplace(std::string(account), &limiter_rate_->Add({{"account", std::string(account)}}))
+            .first;
+  }
+  it->second->Set(rate);
 }
 
 void Metrics::limiter_wait(std::string_view account, std::string_view limiter,
                            std::chrono::nanoseconds waited) {
-  limiter_wait_->Add({{"account", std::string(account)}, {"limiter", std::string(limiter)}}, wait_buckets())
-      .Observe(seconds(waited));
+  std::string key;
+  key.reserve(account.size() + 1 + limiter.size());
+  key.append(account).push_back('\0');
+  key.append(limiter);
+  std::lock_guard lock(cache_mutex_);
+  auto it = wait_series_.find(key);
+  if (it == wait_series_.end()) {
+    auto* h = &limiter_wait_->Add(
+        {{"account", std::string(account)}, {"limiter", std::string(limiter)}}, wait_buckets());
+    it = wait_series_.emplace(std::move(key), h).first;
+  }
+  it->second->Observe(seconds(waited));
 }
 
-void Metrics::in_flight(std::size_t n) { in_flight_gauge_->Set(static_cast<double>(n)); }
+void Metrics::in_flight(std::size_t n) {
+  in_flight_gauge_->Set(static_cast<double>(n));
+}
 
 void Metrics::queue_depth(std::string_view part, double n) {
   queue_depth_->Add({{"part", std::string(part)}}).Set(n);
@@ -205,9 +275,13 @@ void Metrics::circuit(std::string_view account, bool open) {
   circuit_->Add({{"account", std::string(account)}}).Set(open ? 1.0 : 0.0);
 }
 
-void Metrics::heartbeat() { last_heartbeat_ms_.store(steady_ms(), std::memory_order_relaxed); }
+void Metrics::heartbeat() {
+  last_heartbeat_ms_.store(steady_ms(), std::memory_order_relaxed);
+}
 
-void Metrics::redis_ok(bool ok) { redis_ok_.store(ok, std::memory_order_relaxed); }
+void Metrics::redis_ok(bool ok) {
+  redis_ok_.store(ok, std::memory_order_relaxed);
+}
 
 std::pair<int, std::string> Metrics::health() const {
   const std::int64_t age = steady_ms() - last_heartbeat_ms_.load(std::memory_order_relaxed);

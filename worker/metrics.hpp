@@ -9,9 +9,11 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace prometheus {
 class Registry;
@@ -84,6 +86,17 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>* circuit_ = nullptr;
   prometheus::Family<prometheus::Histogram>* call_latency_ = nullptr;
   prometheus::Gauge* in_flight_gauge_ = nullptr;
+
+  // The per-call series, looked up once per label set: Family::Add hashes the label map and
+  // builds a new metric (a histogram's buckets) on every call before finding the existing one.
+  struct PerCall {
+    prometheus::Counter* calls = nullptr;
+    prometheus::Histogram* latency = nullptr;
+  };
+  std::mutex cache_mutex_;
+  std::unordered_map<std::string, PerCall> call_series_;                 // action \0 code
+  std::unordered_map<std::string, prometheus::Histogram*> wait_series_;  // account \0 limiter
+  std::unordered_map<std::string, prometheus::Gauge*> rate_series_;      // account
 
   std::atomic<std::int64_t> last_heartbeat_ms_{0};
   std::atomic<bool> redis_ok_{false};
