@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """scripts/bench: iamq's figures against the goals of issue 6, on this machine.
 
-    scripts/bench [--quick] [--json-only] [--scenario NAME[,NAME…]] [--keep-going]
+    scripts/bench [--quick] [--json-only] [--scenario NAME[,NAME…]] [--latency-ms MS]
 
 Scenarios: latency, rate, cpu, queue, emulator, alternative (default: all, in that order).
 Each prints one JSON object on a line of stdout (figures, the goal beside each with pass/miss,
@@ -33,6 +33,7 @@ class Params:
         # 1 + 6: latency-bound, and the alternative on the same users
         self.latency_users = 400 if quick else 2000
         self.latency_ms = 20
+        self.latency_repeats = 1 if quick else 3
         self.concurrency = 256
         # 2: rate-bound
         self.rate_limit = 100
@@ -66,6 +67,7 @@ class Bench:
     def __init__(self, args):
         self.args = args
         self.p = Params(args.quick)
+        self.p.latency_ms = args.latency_ms
         self.tmp = lib.tempdir("iamq-bench-")
         self.machine = lib.machine()
         self.redis = lib.RedisServer(self.tmp, appendonly=False)
@@ -111,7 +113,7 @@ class Bench:
                 "--concurrency", str(concurrency), *map(str, extra)]
 
     def run_worker(self, argv, timeout: float = 600, sample=None) -> tuple[lib.Proc, float]:
-        """Runs a worker to its --drain exit; `sample(seconds)` is called about every 0.5 s meanwhile."""
+        """Runs a worker to its --drain exit; `sample(seconds)` is called about every 0.25 s meanwhile."""
         log_path = self.tmp / f"worker-{time.monotonic_ns()}.log"
         with open(log_path, "wb") as logf:
             t0 = time.monotonic()
@@ -128,7 +130,7 @@ class Bench:
                         sample(time.monotonic() - t0)
                     except (OSError, Failure, lib.RedisError, ValueError):
                         pass
-                next_sample = time.monotonic() + 0.5
+                next_sample = time.monotonic() + 0.25
             wall = time.monotonic() - t0
         if not finished:
             p.kill()
@@ -167,7 +169,9 @@ class Bench:
             calls_now = em.snapshot().calls - before.calls
             samples.append((t, calls_now, self.final_jobs()))
 
+        redis_cpu0 = self.redis.proc.cpu_seconds()
         p, wall = self.run_worker(argv, sample=sample)
+        redis_cpu = self.redis.proc.cpu_seconds() - redis_cpu0
         after = em.snapshot()
         calls = after.calls - before.calls
         counts = self.queue_counts()
@@ -197,6 +201,8 @@ class Bench:
             "worker_peak_rss_mib": r(p.peak_rss_mib(), 1),
             "emulator_cpu_seconds": r(emu_cpu),
             "emulator_cpu_ms_per_1000_calls": r(emu_cpu * 1e6 / calls, 2) if calls else None,
+            "redis_server_cpu_seconds": r(redis_cpu),
+            "redis_server_cpu_ms_per_1000_calls": r(redis_cpu * 1e6 / calls, 2) if calls else None,
             "emulator_peak_1s_rate": after.peak_rate,
             "commands": {"config": str(cfg), "enqueue": enq_cmd, "worker": lib.shell_join(argv)},
         }
@@ -221,39 +227,67 @@ class Bench:
 
     def latency(self) -> None:
         p = self.p
+        ideal = p.concurrency / (p.latency_ms / 1000.0)
+        runs = []
         with emu.EmulatorRun(self.tmp, users=p.latency_users, seed=p.random_seed,
                              latency_ms=p.latency_ms) as em:
             users = em.user_names()
-            run = self.run_iamq_batch(em, users, concurrency=p.concurrency, rate=1e6, burst=1e6)
-            self.latency_run = {**run, "emulator_command": em.command}
-            ideal = p.concurrency / (p.latency_ms / 1000.0)
-            steady = run["steady"]
-            eff_whole = run["calls_per_second"] / ideal
-            eff = steady["calls_per_second"] / ideal if steady else eff_whole
-            eff_peak = (run["emulator_peak_1s_rate"] / ideal) if run["emulator_peak_1s_rate"] else None
-            # What the ideal rate would cost in CPU on this machine (worker + emulator, both
-            # measured in this run): above nproc, the goal cannot be reached here.
-            need = None
-            if run["calls"] and run["worker_cpu_seconds"] is not None:
-                need = ideal * (run["worker_cpu_seconds"] + run["emulator_cpu_seconds"]) / run["calls"]
-            figures = {**{k: v for k, v in run.items() if k != "commands"},
-                       "ideal_calls_per_second": ideal, "efficiency": r(eff),
-                       "efficiency_whole_run": r(eff_whole),
-                       "efficiency_at_peak_second": r(eff_peak),
-                       "cores_needed_at_ideal_rate": r(need, 2)}
-            self.record("latency", "Latency-bound: 20 ms per call, concurrency 256, no rate limit",
-                        figures, [goal("efficiency", r(eff), ">=", 0.9)],
-                        {"emulator": em.command, **run["commands"]},
-                        {"users": len(users), "latency_ms": p.latency_ms, "concurrency": p.concurrency,
-                         "rate_limit": None},
-                        ["efficiency = steady calls/s ÷ (concurrency ÷ latency); steady = from 0.5 s "
-                         "after the first call until fewer jobs than the concurrency are left "
-                         "(emulator and Redis sampled every 0.5 s); efficiency_whole_run divides all "
-                         "calls by the worker's whole run (start-up to --drain exit, drain tail "
-                         "included); efficiency_at_peak_second uses the emulator's highest one-second "
-                         "count; cores_needed_at_ideal_rate = ideal calls/s × (worker + emulator CPU "
-                         "per call measured here): when it nears nproc the run is CPU-bound, not "
-                         "latency-bound"])
+            for i in range(p.latency_repeats):
+                if i:
+                    em.reset()  # the same users again
+                run = self.run_iamq_batch(em, users, concurrency=p.concurrency, rate=1e6, burst=1e6)
+                run["efficiency"] = r(self.efficiency(run, ideal))
+                log(f"bench:   run {i + 1}/{p.latency_repeats}: efficiency {run['efficiency']}")
+                runs.append(run)
+            command = em.command
+        # The run with the median efficiency stands for the scenario (and for scenario 6).
+        run = sorted(runs, key=lambda x: x["efficiency"] or 0)[len(runs) // 2]
+        self.latency_run = {**run, "emulator_command": command}
+        steady = run["steady"]
+        eff_whole = run["calls_per_second"] / ideal
+        eff_peak = (run["emulator_peak_1s_rate"] / ideal) if run["emulator_peak_1s_rate"] else None
+        # What the ideal rate would cost in CPU on this machine (worker + emulator + redis-server,
+        # all measured in this run): above nproc, the goal cannot be reached here.
+        need = None
+        if run["calls"] and run["worker_cpu_seconds"] is not None:
+            per_call = (run["worker_cpu_seconds"] + run["emulator_cpu_seconds"]
+                        + run["redis_server_cpu_seconds"]) / run["calls"]
+            need = ideal * per_call
+        # Supplementary: the same mean latency with jitter (at 20 ms: 15 ms + uniform [0, 10) ms). With no
+        # jitter every call of a wave answers at once and the three processes work through each
+        # wave in lockstep; real IAM latency varies. Not the goal's figure, printed beside it.
+        with emu.EmulatorRun(self.tmp, users=p.latency_users, seed=p.random_seed,
+                             latency_ms=p.latency_ms * 0.75, jitter_ms=p.latency_ms * 0.5) as em_j:
+            jrun = self.run_iamq_batch(em_j, em_j.user_names(), concurrency=p.concurrency,
+                                       rate=1e6, burst=1e6)
+            jitter_command = em_j.command
+        figures = {**{k: v for k, v in run.items() if k != "commands"},
+                   "ideal_calls_per_second": ideal, "efficiency": run["efficiency"],
+                   "efficiency_runs": [x["efficiency"] for x in runs],
+                   "efficiency_whole_run": r(eff_whole),
+                   "efficiency_at_peak_second": r(eff_peak),
+                   "cores_needed_at_ideal_rate": r(need, 2),
+                   "efficiency_with_jitter": r(self.efficiency(jrun, ideal)),
+                   "with_jitter": {k: v for k, v in jrun.items() if k != "commands"}}
+        self.record("latency", f"Latency-bound: {p.latency_ms:g} ms per call, concurrency 256, no rate limit",
+                    figures, [goal("efficiency", run["efficiency"], ">=", 0.9)],
+                    {"emulator": command, **run["commands"], "emulator_with_jitter": jitter_command},
+                    {"users": len(users), "latency_ms": p.latency_ms, "concurrency": p.concurrency,
+                     "rate_limit": None, "repeats": p.latency_repeats},
+                    [f"efficiency = steady calls/s ÷ (concurrency ÷ latency), the median of "
+                     f"{p.latency_repeats} runs (all in efficiency_runs); steady = from 0.5 s after "
+                     "the first call until fewer jobs than the concurrency are left (emulator and "
+                     "Redis sampled every 0.25 s); efficiency_whole_run divides all calls by the "
+                     "worker's whole run (start-up to --drain exit, drain tail included); "
+                     "efficiency_at_peak_second uses the emulator's highest one-second count; "
+                     "cores_needed_at_ideal_rate = ideal calls/s × (worker + emulator + "
+                     "redis-server CPU per call measured here): above nproc the run is CPU-bound, "
+                     "not latency-bound; efficiency_with_jitter: one supplementary run at 0.75 × "
+                     "latency + uniform [0, 0.5 × latency) (the same mean), not the goal's setting"])
+
+    def efficiency(self, run: dict, ideal: float) -> float:
+        steady = run["steady"]
+        return (steady["calls_per_second"] if steady else run["calls_per_second"]) / ideal
 
     # ------------------------------------------------------------ 2. rate-bound
 
@@ -601,8 +635,9 @@ class Bench:
 
 
 EXTRA_TABLE = {
-    "latency": ["efficiency_whole_run", "calls_per_second", "jobs_per_second", "efficiency_at_peak_second",
-                "cores_needed_at_ideal_rate", "worker_cpu_ms_per_1000_calls"],
+    "latency": ["efficiency_runs", "efficiency_whole_run", "calls_per_second", "jobs_per_second",
+                "efficiency_at_peak_second", "cores_needed_at_ideal_rate", "worker_cpu_ms_per_1000_calls",
+                "redis_server_cpu_ms_per_1000_calls", "efficiency_with_jitter"],
     "rate": ["good_calls_per_second_steady", "emulator_peak_1s_rate"],
     "cpu": ["calls_per_second", "emulator_cpu_ms_per_1000_calls", "layers_us_per_call.libcurl_transport",
             "layers_us_per_call.iam_client", "layers_us_per_call.worker_above_client",
@@ -638,9 +673,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="smaller counts, under a minute")
     ap.add_argument("--json-only", action="store_true", help="only the JSON lines, no table")
+    ap.add_argument("--latency-ms", type=float, default=20.0,
+                    help="emulator latency of scenarios 1 and 6 (default 20, the goal's setting)")
     ap.add_argument("--scenario", action="append", default=[],
                     help=f"run only these (repeatable or comma-separated): {', '.join(SCENARIOS)}")
     args = ap.parse_args()
+    if not 0 < args.latency_ms <= 10_000:
+        ap.error(f"--latency-ms must be > 0 and <= 10000 (got {args.latency_ms:g})")
     chosen = [s for arg in args.scenario for s in arg.split(",") if s] or SCENARIOS
     bad = [s for s in chosen if s not in SCENARIOS]
     if bad:
