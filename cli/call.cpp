@@ -17,7 +17,7 @@
 #include "client/endpoint.hpp"
 #include "client/iam_client.hpp"
 #include "config/config.hpp"
-#include "worker/commands/commands.hpp"
+#include "cli/commands.hpp"
 
 namespace iamq::commands {
 

@@ -19,8 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "worker/commands/commands.hpp"
-#include "worker/commands/queue_session.hpp"
+#include "cli/commands.hpp"
+#include "cli/queue_session.hpp"
 #include "worker/job.hpp"
 
 namespace iamq::commands {

@@ -17,8 +17,8 @@
 
 #include <boost/asio/steady_timer.hpp>
 
-#include "worker/commands/commands.hpp"
-#include "worker/commands/queue_session.hpp"
+#include "cli/commands.hpp"
+#include "cli/queue_session.hpp"
 
 namespace iamq::commands {
 

@@ -15,7 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/config.hpp"
-#include "worker/commands/commands.hpp"
+#include "cli/commands.hpp"
 #include "worker/metrics.hpp"
 #include "worker/worker.hpp"
 

@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "config/config.hpp"
-#include "worker/commands/commands.hpp"
+#include "cli/commands.hpp"
 
 namespace iamq::commands {
 

@@ -1,5 +1,5 @@
 // iamq: the command-line entry point. Builds the CLI11 app from the subcommands in
-// worker/commands/ and maps failures to exit codes (2 for usage and configuration).
+// cli/ and maps failures to exit codes (2 for usage and configuration).
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -9,7 +9,7 @@
 
 #include "config/config.hpp"
 #include "client/credentials.hpp"
-#include "worker/commands/commands.hpp"
+#include "cli/commands.hpp"
 
 int main(int argc, char** argv) {
   using namespace iamq::commands;

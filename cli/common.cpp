@@ -1,6 +1,6 @@
 #include "config/config.hpp"
 #include "client/credentials.hpp"
-#include "worker/commands/commands.hpp"
+#include "cli/commands.hpp"
 
 namespace iamq::commands {
 

@@ -15,7 +15,7 @@
 #include "config/config.hpp"
 #include "queue/job_queue.hpp"
 #include "queue/redis_connection.hpp"
-#include "worker/commands/commands.hpp"
+#include "cli/commands.hpp"
 
 namespace iamq::commands {
 
