@@ -43,5 +43,6 @@ void add_watch_command(CLI::App& app, const GlobalOptions& g);    // watch.cpp
 void add_dlq_command(CLI::App& app, const GlobalOptions& g);      // dlq.cpp
 void add_worker_command(CLI::App& app, const GlobalOptions& g);   // worker.cpp
 void add_config_command(CLI::App& app, const GlobalOptions& g);   // config.cpp
+void add_dashboard_command(CLI::App& app, const GlobalOptions& g);  // dashboard.cpp
 
 }  // namespace iamq::commands

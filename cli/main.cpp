@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   add_dlq_command(app, g);
   add_worker_command(app, g);
   add_config_command(app, g);
+  add_dashboard_command(app, g);
 
   try {
     app.parse(argc, argv);

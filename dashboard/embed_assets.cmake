@@ -1,0 +1,22 @@
+# Generates a C++ source holding every file under dashboard/assets/ as bytes (hex), keyed by
+# its path relative to that folder ("app.js", "vendor/uPlot.iife.min.js").
+# Usage: cmake -DOUT=<file.cpp> -DDIR=<assets dir> -P embed_assets.cmake
+file(GLOB_RECURSE files RELATIVE ${DIR} ${DIR}/*)
+list(SORT files)
+set(body "// Generated from dashboard/assets by dashboard/embed_assets.cmake. Do not edit.\n")
+string(APPEND body "#include \"dashboard/assets.hpp\"\n\n#include <map>\n\nnamespace iamq::dashboard {\n\nnamespace {\n")
+set(table "")
+set(n 0)
+foreach(f ${files})
+  file(READ ${DIR}/${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "'\\\\x\\1'," hex "${hex}")
+  string(APPEND body "const char asset_${n}[] = {${hex} 0};\n")
+  file(SIZE ${DIR}/${f} size)
+  string(APPEND table "    {\"${f}\", std::string_view(asset_${n}, ${size})},\n")
+  math(EXPR n "${n} + 1")
+endforeach()
+string(APPEND body "}  // namespace\n\nstd::string_view asset(std::string_view path) {\n")
+string(APPEND body "  static const std::map<std::string_view, std::string_view> files = {\n${table}  };\n")
+string(APPEND body "  auto it = files.find(path);\n  return it == files.end() ? std::string_view() : it->second;\n}\n\n}  // namespace iamq::dashboard\n")
+file(WRITE ${OUT}.tmp "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})
