@@ -89,8 +89,8 @@ IamError transport_error_to_iam_error(std::error_code ec, const HttpResponse& re
 struct IamClient::State {
   CurlMultiTransport* transport = nullptr;
   IamClientOptions opts;
-  CredentialsLoader loader;
-  std::optional<Credentials> creds;  // cached; replaced by a refresh
+  CredentialsLoader loader;  // only for load_credentials() of a loader-built client
+  ProviderPtr provider;      // caches; refreshed ahead of expiry or after a credentials error
   // Derived once from opts (the endpoint never changes): not rebuilt per call.
   std::string url;
   std::string host_header;
@@ -106,6 +106,7 @@ struct CallOp {
   IamClient::Completion completion;
   std::chrono::steady_clock::time_point started;
   CallInfo info;
+  std::uint64_t generation = 0;  // of the credentials the last attempt was signed with
 
   void finish(std::error_code ec, Outcome outcome) {
     info.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -123,7 +124,7 @@ struct CallOp {
   }
 };
 
-void start_attempt(std::shared_ptr<CallOp> op);
+void send_attempt(std::shared_ptr<CallOp> op, const Credentials& creds);
 
 void on_response(std::shared_ptr<CallOp> op, std::error_code ec, HttpResponse response) {
   op->info.http_status = static_cast<int>(response.status);
@@ -149,34 +150,27 @@ void on_response(std::shared_ptr<CallOp> op, std::error_code ec, HttpResponse re
   if (outcome.error && outcome.error->error_class == ErrorClass::credentials &&
       !op->info.credentials_refreshed) {
     // One refresh-and-retry: the keys may have been rotated or the session token renewed.
+    // Only the rejected generation is dropped: calls that failed together share one refresh.
     op->info.credentials_refreshed = true;
-    try {
-      op->state->creds = op->state->loader();
-    } catch (const std::exception& e) {
-      outcome.error->message += " (credentials refresh failed: " + std::string(e.what()) + ")";
-      return op->finish({}, std::move(outcome));
-    }
-    spdlog::info("iam {}: {}: credentials reloaded, retrying once", op->action,
-                 outcome.error->code);
-    return start_attempt(std::move(op));
+    op->state->provider->invalidate(op->generation);
+    spdlog::info("iam {}: {}: credentials refreshed, retrying once", op->action, outcome.error->code);
+    auto provider = op->state->provider;
+    provider->get([op, provider, outcome = std::move(outcome)](std::optional<ProviderError> err,
+                                                               TimedCredentials tc) mutable {
+      if (err) {
+        outcome.error->message += " (credentials refresh failed: " + err->message + ")";
+        return op->finish({}, std::move(outcome));
+      }
+      op->generation = provider->generation();
+      send_attempt(std::move(op), tc.creds);
+    });
+    return;
   }
   op->finish({}, std::move(outcome));
 }
 
-void start_attempt(std::shared_ptr<CallOp> op) {
+void send_attempt(std::shared_ptr<CallOp> op, const Credentials& creds) {
   auto& st = *op->state;
-  if (!st.creds) {
-    try {
-      st.creds = st.loader();
-    } catch (const std::exception& e) {
-      // Posted: the completion never runs inside call().
-      auto err = make_error(ErrorClass::credentials, 0, "MissingCredentials", e.what());
-      boost::asio::post(st.transport->context(), [op, err = std::move(err)]() mutable {
-        op->finish({}, error_outcome(std::move(err)));
-      });
-      return;
-    }
-  }
   SignableRequest sreq;
   sreq.method = "POST";
   sreq.path = st.opts.endpoint.path;
@@ -188,7 +182,7 @@ void start_attempt(std::shared_ptr<CallOp> op) {
   scope.region = st.opts.region;
   scope.service = "iam";
   scope.amz_date = format_amz_date(st.opts.clock());
-  sign(sreq, *st.creds, scope);
+  sign(sreq, creds, scope);
 
   HttpRequest req;
   req.method = "POST";
@@ -203,13 +197,37 @@ void start_attempt(std::shared_ptr<CallOp> op) {
   });
 }
 
+void start_attempt(std::shared_ptr<CallOp> op) {
+  auto provider = op->state->provider;
+  provider->get([op, provider](std::optional<ProviderError> err, TimedCredentials tc) mutable {
+    if (err) {
+      // Posted: the completion never runs inside call(). Every credential source failure
+      // (missing keys, AssumeRole refused) is a credentials error: it opens the circuit.
+      auto e = make_error(ErrorClass::credentials, 0, err->code, err->message);
+      boost::asio::post(op->state->transport->context(), [op, e = std::move(e)]() mutable {
+        op->finish({}, error_outcome(std::move(e)));
+      });
+      return;
+    }
+    op->generation = provider->generation();
+    send_attempt(std::move(op), tc.creds);
+  });
+}
+
 }  // namespace
 
 IamClient::IamClient(CurlMultiTransport& transport, IamClientOptions opts, CredentialsLoader loader)
+    : IamClient(transport, std::move(opts),
+                std::static_pointer_cast<CredentialsProvider>(
+                    make_caching_provider(make_function_provider(loader, "credentials loader")))) {
+  state_->loader = std::move(loader);
+}
+
+IamClient::IamClient(CurlMultiTransport& transport, IamClientOptions opts, ProviderPtr provider)
     : state_(std::make_shared<State>()) {
   state_->transport = &transport;
   state_->opts = std::move(opts);
-  state_->loader = std::move(loader);
+  state_->provider = std::move(provider);
   if (!state_->opts.clock) state_->opts.clock = [] { return std::chrono::system_clock::now(); };
   state_->url = state_->opts.endpoint.url();
   state_->host_header = state_->opts.endpoint.host_header();
@@ -217,7 +235,11 @@ IamClient::IamClient(CurlMultiTransport& transport, IamClientOptions opts, Crede
 
 IamClient::~IamClient() = default;
 
-void IamClient::load_credentials() { state_->creds = state_->loader(); }
+void IamClient::load_credentials() {
+  if (state_->loader) (void)state_->loader();
+}
+
+const ProviderPtr& IamClient::provider() const { return state_->provider; }
 
 const IamClientOptions& IamClient::options() const { return state_->opts; }
 

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "client/credentials.hpp"
+#include "client/credentials_provider.hpp"
 #include "client/curl_multi_transport.hpp"
 #include "client/endpoint.hpp"
 #include "client/iam_response.hpp"
@@ -64,7 +65,12 @@ class IamClient {
   /// (credentials). Messages never contain secrets.
   using Completion = std::function<void(std::error_code ec, Outcome outcome, CallInfo info)>;
 
+  /// The loader is wrapped in a CachingProvider (loaded once, again after a credentials error).
   IamClient(CurlMultiTransport& transport, IamClientOptions opts, CredentialsLoader loader);
+  /// Credentials from `provider` (normally a CachingProvider shared by every client of the
+  /// account): a credentials-class answer invalidates the generation it was signed with and
+  /// the call is retried once with what the provider gives next.
+  IamClient(CurlMultiTransport& transport, IamClientOptions opts, ProviderPtr provider);
   ~IamClient();
   IamClient(const IamClient&) = delete;
   IamClient& operator=(const IamClient&) = delete;
@@ -73,9 +79,10 @@ class IamClient {
   /// io_context, never inside call().
   void call(std::string action, Params params, Completion completion);
 
-  /// Loads credentials now (the cached ones are replaced). Throws CredentialsError; lets a
-  /// command fail at start-up with a clear message instead of at the first call.
+  /// Runs the loader now (loader-built clients; a no-op with a provider). Throws
+  /// CredentialsError; lets a command fail at start-up with a clear message.
   void load_credentials();
+  const ProviderPtr& provider() const;
 
   const IamClientOptions& options() const;
 

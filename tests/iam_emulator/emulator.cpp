@@ -51,8 +51,10 @@ constexpr const char* kHtml503 =
 
 }  // namespace
 
-Emulator::Emulator(State initial, Options options)
+Emulator::Emulator(State initial, Options options, StsState sts)
     : initial_state_(initial),
+      initial_sts_(sts),
+      sts_(std::move(sts)),
       initial_options_(options),
       state_(std::move(initial)),
       options_(std::move(options)),
@@ -70,6 +72,7 @@ void Emulator::set_faults(FaultConfig faults, TimePoint now) {
 
 void Emulator::reset(TimePoint now) {
   state_ = initial_state_;
+  sts_ = initial_sts_;
   options_ = initial_options_;
   random_ = Random(options_.random_seed);
   buckets_.clear();
@@ -104,6 +107,15 @@ Response Emulator::handle(const Request& request) {
   auto q = target.find('?');
   std::string_view path = target.substr(0, q);
   if (path.rfind("/_emulator/", 0) == 0 || path == "/_emulator") return handle_admin(request, path);
+  // STS and Organizations share the endpoint: told apart by the JSON target header, the
+  // signing service, or (unsigned) the web identity action.
+  if (const std::string* t = header(request, "X-Amz-Target"); t && t->rfind("AWSOrganizationsV20161128.", 0) == 0)
+    return handle_sts(request, true);
+  if (const std::string* a = header(request, "Authorization")) {
+    if (a->find("/sts/aws4_request") != std::string::npos) return handle_sts(request, false);
+  } else if (request.body.find("Action=AssumeRoleWithWebIdentity") != std::string::npos) {
+    return handle_sts(request, false);
+  }
   return handle_iam(request);
 }
 
@@ -111,7 +123,8 @@ Response Emulator::handle(const Request& request) {
 // SigV4.
 
 std::optional<ApiError> Emulator::authenticate(const Request& request, std::string_view path,
-                                               std::string_view query, const ApiKey*& key) {
+                                               std::string_view query, const ApiKey*& key,
+                                               std::string_view service) {
   const std::string* authz = header(request, "Authorization");
   if (!authz)
     return auth_error("MissingAuthenticationToken", "Request is missing Authentication Token");
@@ -147,9 +160,9 @@ std::optional<ApiError> Emulator::authenticate(const Request& request, std::stri
   if (parsed->region != options_.region)
     return auth_error("SignatureDoesNotMatch", "Credential should be scoped to a valid region, not '" +
                                                    parsed->region + "'.");
-  if (parsed->service != "iam")
+  if (parsed->service != service)
     return auth_error("SignatureDoesNotMatch",
-                      "Credential should be scoped to correct service: 'iam'.");
+                      "Credential should be scoped to correct service: '" + std::string(service) + "'.");
   if (std::find(parsed->signed_headers.begin(), parsed->signed_headers.end(), "host") ==
       parsed->signed_headers.end())
     return auth_error("SignatureDoesNotMatch", "'Host' must be a signed header.");
@@ -171,6 +184,9 @@ std::optional<ApiError> Emulator::authenticate(const Request& request, std::stri
                                     : (!token || *token != api_key.session_token))
     return auth_error("InvalidClientTokenId", "The security token included in the request is invalid.");
   if (api_key.expired)
+    return auth_error("ExpiredToken", "The security token included in the request is expired");
+  if (auto exp = sts_.expirations.find(api_key.access_key_id);
+      exp != sts_.expirations.end() && request.now >= exp->second)
     return auth_error("ExpiredToken", "The security token included in the request is expired");
   key = &api_key;
   return std::nullopt;
@@ -348,6 +364,56 @@ Response Emulator::handle_iam(const Request& request) {
 }
 
 // ---------------------------------------------------------------------------------------
+// STS and Organizations.
+
+Response Emulator::handle_sts(const Request& request, bool organizations) {
+  Response response;
+  response.request_id = next_request_id();
+  std::string_view target = request.target;
+  auto qpos = target.find('?');
+  std::string_view path = target.substr(0, qpos);
+  std::string_view query = qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1);
+  const ApiKey* key = nullptr;
+  if (organizations) {
+    response.content_type = "application/x-amz-json-1.1";
+    if (auto e = authenticate(request, path, query, key, "organizations")) {
+      response.status = e->http_status;
+      response.body = json{{"__type", e->code}, {"message", e->message}}.dump();
+      count("organizations:(auth)", e->code);
+      return response;
+    }
+    const std::string& t = *header(request, "X-Amz-Target");
+    const std::string op = t.substr(t.find('.') + 1);
+    response.status = run_organizations_action(sts_, *key, op, request.body, response.body);
+    count("organizations:" + op, response.status == 200 ? "OK" : "Error");
+    return response;
+  }
+  client::Params params = client::decode_query(query);
+  if (!request.body.empty()) {
+    client::Params body_params = client::decode_query(request.body);
+    params.insert(params.end(), body_params.begin(), body_params.end());
+  }
+  const std::string* action = find_param(params, "Action");
+  const std::string label = "sts:" + (action ? *action : std::string("(none)"));
+  const bool unsigned_ok = action && *action == "AssumeRoleWithWebIdentity";
+  if (!unsigned_ok || header(request, "Authorization")) {
+    if (auto e = authenticate(request, path, query, key, "sts")) {
+      response.status = e->http_status;
+      response.body = error_xml(*e, response.request_id);
+      count(label, e->code);
+      return response;
+    }
+  }
+  if (auto e = run_sts_action(sts_, state_, key, params, request.now, response.request_id, response.body)) {
+    response.status = e->http_status;
+    count(label, e->code);
+    return response;
+  }
+  count(label, "OK");
+  return response;
+}
+
+// ---------------------------------------------------------------------------------------
 // Admin endpoints: loopback test plumbing, no SigV4.
 
 json Emulator::stats_json() const {
@@ -399,6 +465,24 @@ Response Emulator::handle_admin(const Request& request, std::string_view path) {
       state_ = std::move(fresh);
       last_change_.clear();
       return json_response(200, dump_state(state_));
+    }
+  } else if (path == "/_emulator/sts/expire") {
+    // Every issued session expires now: the next call with one answers ExpiredToken.
+    if (m == "POST") {
+      for (auto& [key, at] : sts_.expirations) at = request.now;
+      return json_response(200, sts_stats(sts_));
+    }
+  } else if (path == "/_emulator/sts") {
+    if (m == "GET") return json_response(200, sts_stats(sts_));
+    if (m == "POST") {
+      json body;
+      if (!parse_body(body)) return json_error(400, "sts: body is not valid JSON");
+      try {
+        load_sts_seed(sts_, state_, body);
+      } catch (const SeedError& e) {
+        return json_error(400, e.what());
+      }
+      return json_response(200, sts_stats(sts_));
     }
   } else if (path == "/_emulator/reset") {
     if (m == "POST") {

@@ -17,6 +17,7 @@
 #include "tests/iam_emulator/faults.hpp"
 #include "tests/iam_emulator/iam_actions.hpp"
 #include "tests/iam_emulator/iam_state.hpp"
+#include "tests/iam_emulator/sts_actions.hpp"
 
 namespace iamq::emulator {
 
@@ -61,7 +62,7 @@ struct Stats {
 
 class Emulator {
  public:
-  Emulator(State initial, Options options);
+  Emulator(State initial, Options options, StsState sts = {});
 
   /// Handles one request: an admin call under /_emulator/, otherwise an IAM call.
   Response handle(const Request& request);
@@ -73,19 +74,25 @@ class Emulator {
   /// Back to the start-up state, faults, random sequence and empty statistics.
   void reset(TimePoint now);
   const Stats& stats() const { return stats_; }
+  const StsState& sts() const { return sts_; }
   nlohmann::json stats_json() const;
 
  private:
   Response handle_admin(const Request& request, std::string_view path);
   Response handle_iam(const Request& request);
-  /// Verifies SigV4; on success sets `key` to the signing operator key.
+  /// STS (Query) and Organizations (JSON) calls: sts_actions.hpp.
+  Response handle_sts(const Request& request, bool organizations);
+  /// Verifies SigV4 for `service`; on success sets `key` to the signing key.
   std::optional<ApiError> authenticate(const Request& request, std::string_view path,
-                                       std::string_view query, const ApiKey*& key);
+                                       std::string_view query, const ApiKey*& key,
+                                       std::string_view service = "iam");
   std::optional<ApiError> draw_fault(const ActionSpec& spec, Response& response);
   void count(std::string_view action, std::string_view code);
   std::string next_request_id();
 
   State initial_state_;
+  StsState initial_sts_;
+  StsState sts_;
   Options initial_options_;
   State state_;
   Options options_;

@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:0";
   std::string seed_file;
   std::string faults_file;
+  std::string sts_seed_file;
+  int credential_ttl_s = 0;
   int generate = 0;
   std::uint64_t random_seed = 1;
   Options options;
@@ -66,6 +68,11 @@ int main(int argc, char** argv) {
   app.add_option("--max-clock-skew", max_skew_s, "seconds a signature may be off the clock (RequestExpired)")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  app.add_option("--sts-seed", sts_seed_file,
+                 "JSON STS/Organizations seed: roles (trust, ExternalId, web identity), tokens, organization");
+  app.add_option("--credential-ttl", credential_ttl_s,
+                 "seconds every issued session lives, whatever DurationSeconds asks (0: as asked)")
+      ->check(CLI::Range(0, 43200));
   app.add_option("--faults", faults_file, "JSON faults file (the /_emulator/faults format); flags below override it");
   app.add_option("--latency-ms", latency_ms, "fixed latency added to every IAM call")->check(CLI::Range(0.0, 600000.0));
   app.add_option("--jitter-ms", jitter_ms, "plus uniform random latency in [0, jitter)")->check(CLI::Range(0.0, 600000.0));
@@ -97,6 +104,7 @@ int main(int argc, char** argv) {
   options.max_clock_skew = std::chrono::seconds(max_skew_s);
 
   State state = State::with_default_account();
+  StsState sts;
   try {
     if (!faults_file.empty()) {
       std::ifstream in(faults_file);
@@ -114,6 +122,14 @@ int main(int argc, char** argv) {
       }
     }
     if (!seed_file.empty()) load_seed_file(state, seed_file);
+    if (!sts_seed_file.empty()) {
+      std::ifstream in(sts_seed_file);
+      if (!in) throw SeedError("sts seed file " + sts_seed_file + ": cannot be read");
+      nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+      if (j.is_discarded()) throw SeedError("sts seed file " + sts_seed_file + ": not valid JSON");
+      load_sts_seed(sts, state, j);
+    }
+    sts.credential_ttl = std::chrono::seconds(credential_ttl_s);
     if (generate > 0) generate_users(state, generate, random_seed);
   } catch (const SeedError& e) {
     std::cerr << "iamq-emulator: " << e.what() << "\n";
@@ -135,7 +151,7 @@ int main(int argc, char** argv) {
       !any.drop_connection)
     f.actions.erase("*");
 
-  Emulator emulator(std::move(state), std::move(options));
+  Emulator emulator(std::move(state), std::move(options), std::move(sts));
   boost::asio::io_context ioc(1);
   std::optional<Server> server;
   try {
