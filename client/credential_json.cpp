@@ -105,7 +105,8 @@ std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_v
   tm.tm_hour = digits(s, 11, 2, ok);
   tm.tm_min = digits(s, 14, 2, ok);
   tm.tm_sec = digits(s, 17, 2, ok);
-  if (!ok || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+  // system_clock counts nanoseconds: years outside 1970-2200 would overflow it.
+  if (!ok || tm.tm_year < 70 || tm.tm_year > 300 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
       tm.tm_min > 59 || tm.tm_sec > 60)
     return std::nullopt;
   std::size_t i = 19;

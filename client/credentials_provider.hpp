@@ -12,8 +12,6 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-
 #include "client/credentials.hpp"
 
 namespace iamq::client {
