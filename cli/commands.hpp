@@ -2,7 +2,8 @@
 /// The iamq subcommands. main.cpp builds the CLI11 app and calls each add_*; each
 /// subcommand lives in its own file in this folder and sets its callback to do the work.
 /// A callback that fails throws CommandFailed (exit code + message already printed)
-/// or any std::exception (printed as "iamq: <what>", exit 2).
+/// or RuntimeFailure (printed as "iamq: <what>", exit 1) or any other std::exception
+/// (printed the same way, exit 2).
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -30,6 +31,14 @@ class CommandFailed : public std::runtime_error {
 
  private:
   int code_;
+};
+
+/// A runtime failure a command could not get past (Redis unreachable or failing): printed
+/// as "iamq: <what>", exit status 1 (the README's "runtime failure"; 2 is for usage and
+/// configuration).
+class RuntimeFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 /// Loads the effective config (environment, then --config file, then the global flags).

@@ -154,9 +154,9 @@ class Enqueuer {
   [[noreturn]] void fail(std::error_code ec) {
     write_out();  // the ids of the batches that were enqueued before
     if (ec == queue::Errc::not_connected || ec == queue::Errc::connect_failed) {
-      throw std::runtime_error("cannot reach Redis: " + session_.connection().last_error());
+      throw RuntimeFailure("cannot reach Redis: " + session_.connection().last_error());
     }
-    throw std::runtime_error("enqueue: " + ec.message());
+    throw RuntimeFailure("enqueue: " + ec.message());
   }
 
   QueueSession& session_;

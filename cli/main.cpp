@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
   } catch (const CommandFailed& e) {
     if (*e.what()) std::cerr << "iamq: " << e.what() << "\n";
     return e.code();
+  } catch (const RuntimeFailure& e) {
+    std::cerr << "iamq: " << e.what() << "\n";
+    return 1;
   } catch (const iamq::config::ConfigError& e) {
     std::cerr << "iamq: configuration: " << e.what() << "\n";
     return 2;

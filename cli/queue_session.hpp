@@ -96,9 +96,9 @@ class QueueSession {
   void check(const std::string& what, std::error_code ec) {
     if (!ec) return;
     if (ec == queue::Errc::not_connected || ec == queue::Errc::connect_failed) {
-      throw std::runtime_error("cannot reach Redis: " + conn_->last_error());
+      throw RuntimeFailure("cannot reach Redis: " + conn_->last_error());
     }
-    throw std::runtime_error(what + ": " + ec.message());
+    throw RuntimeFailure(what + ": " + ec.message());
   }
 
   config::Config cfg_;

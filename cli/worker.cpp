@@ -38,8 +38,37 @@ struct WorkerFlags {
 
 std::chrono::milliseconds duration_flag(const std::string& flag, const std::string& value) {
   auto d = config::parse_duration(value);
-  if (!d) throw config::ConfigError(flag + ": \"" + value + "\" is not a duration (e.g. 500ms, 30s, 2m)");
+  if (!d) {
+    throw config::ConfigError(flag + ": \"" + value + "\" " +
+                              config::duration_problem(value).value_or("is not a duration"));
+  }
   return *d;
+}
+
+/// Holds the flags that have a config field to the file's rules (--concurrency 1000000000
+/// used to pass, the file caps concurrency at 10000): the flags are applied to a copy of the
+/// config, which is validated again; a problem names the flag.
+void check_flags_like_the_file(config::Config cfg, const worker::WorkerOptions& opts) {
+  static const std::pair<std::string_view, std::string_view> kFlagOf[] = {
+      {"concurrency", "--concurrency"},         {"fleet_rate", "--global-rate"},
+      {"fleet_burst", "--global-burst"},        {"shutdown_timeout", "--shutdown-timeout"},
+      {"visibility_timeout", "--visibility-timeout"},
+  };
+  cfg.concurrency = opts.concurrency;
+  cfg.fleet_rate = opts.fleet_rate;
+  cfg.fleet_burst = opts.fleet_burst;
+  cfg.shutdown_timeout = opts.shutdown_timeout;
+  cfg.visibility_timeout = opts.visibility_timeout;
+  std::vector<std::string> problems;
+  for (auto& problem : config::validation_problems(cfg)) {
+    for (const auto& [field, flag] : kFlagOf) {
+      if (problem.rfind(std::string(field) + ":", 0) == 0) {
+        problem = std::string(flag) + problem.substr(field.size());
+      }
+    }
+    problems.push_back(std::move(problem));
+  }
+  if (!problems.empty()) throw config::ConfigError(std::move(problems));
 }
 
 /// Logs go to stderr, one line each: time, level, then key=value pairs.
@@ -98,6 +127,7 @@ void run_worker(const GlobalOptions& g, const WorkerFlags& f) {
     opts.account_rates[name] = rate;
   }
   opts.consumer = f.consumer;
+  check_flags_like_the_file(cfg, opts);
 
   boost::asio::io_context ioc(1);
   worker::Worker w(ioc, cfg, opts);

@@ -116,12 +116,16 @@ void read_duration(const toml::node& n, const std::string& field, std::chrono::m
       out = *d;
       return;
     }
-    p.add(field, quoted(s->get()) + " is not a duration (use e.g. \"500ms\", \"5s\", \"2m\", \"1h\", \"30d\")");
+    p.add(field, quoted(s->get()) + " " + duration_problem(s->get()).value_or("is not a duration"));
     return;
   }
   if (auto i = n.as_integer()) {
     if (i->get() < 0) {
       p.add(field, "must not be negative");
+      return;
+    }
+    if (i->get() > max_duration.count()) {
+      p.add(field, "is too long (at most " + format_duration(max_duration) + ")");
       return;
     }
     out = std::chrono::milliseconds(i->get());
@@ -526,12 +530,15 @@ std::vector<std::string> ConfigError::problems() const {
   return {what()};
 }
 
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+namespace {
+
+/// n·unit in ms, or nullopt when `text` is not "<digits><unit>"; `too_long` when it is, but
+/// beyond max_duration (checked before multiplying: "999999999999d" used to overflow).
+std::optional<std::chrono::milliseconds> duration_value(std::string_view text, bool& too_long) {
+  too_long = false;
   std::size_t i = 0;
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-  if (i == 0 || i > 12) return std::nullopt;  // no digits, or absurdly large
-  std::int64_t n = 0;
-  for (std::size_t k = 0; k < i; ++k) n = n * 10 + (text[k] - '0');
+  if (i == 0) return std::nullopt;
   const std::string_view unit = text.substr(i);
   std::int64_t factor = 0;
   if (unit == "ms") factor = 1;
@@ -540,7 +547,30 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   else if (unit == "h") factor = 3600 * 1000;
   else if (unit == "d") factor = 24 * 3600 * 1000;
   else return std::nullopt;
+  const std::int64_t limit = max_duration.count() / factor;  // whole units that fit
+  std::int64_t n = 0;
+  for (std::size_t k = 0; k < i; ++k) {
+    n = n * 10 + (text[k] - '0');
+    if (n > limit) {
+      too_long = true;
+      return std::nullopt;
+    }
+  }
   return std::chrono::milliseconds(n * factor);
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  bool too_long = false;
+  return duration_value(text, too_long);
+}
+
+std::optional<std::string> duration_problem(std::string_view text) {
+  bool too_long = false;
+  if (duration_value(text, too_long)) return std::nullopt;
+  if (too_long) return "is too long (at most " + format_duration(max_duration) + ")";
+  return std::string("is not a duration (use e.g. \"500ms\", \"5s\", \"2m\", \"1h\", \"30d\")");
 }
 
 std::string format_duration(std::chrono::milliseconds d) {
@@ -665,6 +695,12 @@ Config load(const std::optional<std::string>& path, const std::map<std::string, 
   validate(cfg, p);
   if (!p.empty()) throw ConfigError(std::move(p.list()));
   return cfg;
+}
+
+std::vector<std::string> validation_problems(Config& cfg) {
+  Problems p;
+  validate(cfg, p);
+  return std::move(p.list());
 }
 
 std::string to_redacted_toml(const Config& cfg) {

@@ -83,14 +83,26 @@ Config defaults();
 /// Throws ConfigError listing every bad field.
 Config load(const std::optional<std::string>& path, const std::map<std::string, std::string>& env);
 
+/// Validates `cfg` by the rules load() applies (and completes it as load() does, e.g. the
+/// fleet burst); returns every problem as `field: rule`, empty when it is fine. Commands that
+/// apply flags on top of a loaded config run it again so that a flag has the file's caps.
+std::vector<std::string> validation_problems(Config& cfg);
+
 /// The effective config as TOML text with every secret replaced by "<redacted>".
 /// Loading it back gives the same config (secrets aside).
 std::string to_redacted_toml(const Config& cfg);
 /// The same as JSON text (durations as strings, secrets "<redacted>").
 std::string to_redacted_json(const Config& cfg);
 
-/// Parses "250ms", "5s", "2m", "1h", "30d" (a non-negative integer and a unit).
+/// The longest duration any setting or flag accepts (10 years): every later sum with a clock
+/// reading, in nanoseconds, stays far from overflowing.
+inline constexpr std::chrono::milliseconds max_duration{3650LL * 24 * 3600 * 1000};
+/// Parses "250ms", "5s", "2m", "1h", "30d" (a non-negative integer and a unit, at most
+/// max_duration).
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+/// Why parse_duration refuses `text` ("is not a duration (use e.g. …)", "is too long (at
+/// most 3650d)"), or nullopt when it accepts it.
+std::optional<std::string> duration_problem(std::string_view text);
 /// The largest unit that divides evenly: 500 → "500ms", 5000 → "5s", 120000 → "2m".
 std::string format_duration(std::chrono::milliseconds d);
 

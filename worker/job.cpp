@@ -1,6 +1,7 @@
 #include "worker/job.hpp"
 
 #include <array>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -109,6 +110,46 @@ std::size_t nesting_depth(std::string_view text, std::size_t limit) {
 
 JobError err(std::string field, std::string message) {
   return JobError{std::move(field), std::move(message)};
+}
+
+/// Parses `text` as one JSON document, refusing what json::parse lets through: a key twice in
+/// one object (the last would win silently: `"dry_run":true,"dry_run":false` ran live) and
+/// anything after the document (nlohmann's lexer takes a NUL byte for the end of input, so
+/// `{job}\0garbage` parsed as `{job}`).
+std::variant<json, JobError> parse_strict(std::string_view text) {
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+    return err("", "not valid JSON: a NUL byte at byte " + std::to_string(nul) +
+                       " (the JSON must end where the document ends)");
+  }
+  std::vector<std::set<std::string>> keys;  // one set per open object
+  std::optional<std::string> duplicate;
+  json::parser_callback_t cb = [&](int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start: keys.emplace_back(); break;
+      case json::parse_event_t::object_end:
+        if (!keys.empty()) keys.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second && !duplicate) {
+          duplicate = parsed.get<std::string>();
+        }
+        break;
+      default: break;
+    }
+    return true;
+  };
+  json j;
+  try {
+    j = json::parse(text, cb);
+  } catch (const json::parse_error& e) {
+    return err("", "not valid JSON (at byte " + std::to_string(e.byte) + ")");
+  } catch (const json::out_of_range&) {
+    return err("", "not valid JSON (a number is too large)");
+  }
+  if (duplicate) {
+    return err(*duplicate, "duplicate key " + quote(*duplicate) + " (each key may appear once in an object)");
+  }
+  return j;
 }
 
 std::variant<Job, JobError> parse_object(const json& j) {
@@ -317,14 +358,9 @@ std::variant<Job, JobError> parse_job(std::string_view json_text) {
     if (nesting_depth(json_text, max_depth) > max_depth) {
       return err("", "job JSON is nested deeper than " + std::to_string(max_depth) + " levels");
     }
-    json j;
-    try {
-      j = json::parse(json_text);
-    } catch (const json::parse_error& e) {
-      return err("", "not valid JSON (at byte " + std::to_string(e.byte) + ")");
-    } catch (const json::out_of_range&) {
-      return err("", "not valid JSON (a number is too large)");
-    }
+    auto parsed = parse_strict(json_text);
+    if (auto* e = std::get_if<JobError>(&parsed)) return *e;
+    const json& j = std::get<json>(parsed);
     if (!j.is_object()) return err("", "a job must be a JSON object");
     return parse_object(j);
   } catch (const std::exception& e) {

@@ -408,6 +408,39 @@ TEST(Config, Durations) {
   EXPECT_EQ(format_duration(0ms), "0ms");
 }
 
+// Why 4 of issue 14: "999999999999d" overflowed n*factor (undefined behaviour) and was
+// reported as "not a duration".
+TEST(Config, DurationsThatWouldOverflowAreTooLong) {
+  for (const char* big : {"999999999999d", "99999999999999999999999ms", "3651d", "87601h"}) {
+    EXPECT_FALSE(parse_duration(big)) << big;
+    ASSERT_TRUE(duration_problem(big)) << big;
+    EXPECT_EQ(*duration_problem(big), "is too long (at most 3650d)") << big;
+  }
+  EXPECT_EQ(*parse_duration("3650d"), max_duration);
+  EXPECT_FALSE(duration_problem("3650d"));
+  EXPECT_EQ(duration_problem("5x")->rfind("is not a duration", 0), 0u);
+  const std::string msg = joined(problems("result_ttl = \"999999999999d\""));
+  EXPECT_NE(msg.find("result_ttl: \"999999999999d\" is too long (at most 3650d)"), std::string::npos) << msg;
+  const std::string ms = joined(problems("visibility_timeout = 9223372036854775807"));
+  EXPECT_NE(ms.find("visibility_timeout: is too long"), std::string::npos) << ms;
+}
+
+TEST(Config, ADuplicateKeyIsRefusedNamingIt) {
+  const std::string msg = joined(problems("concurrency = 4\nconcurrency = 5000\n"));
+  EXPECT_NE(msg.find("concurrency"), std::string::npos) << msg;
+  const std::string tbl = joined(problems("[accounts.a]\nrate = 1.0\n[accounts.a]\nrate = 2.0\n"));
+  EXPECT_NE(tbl.find("accounts.a"), std::string::npos) << tbl;
+}
+
+TEST(Config, ValidationProblemsHoldAnEditedConfigToTheFileRules) {
+  Config cfg = defaults();
+  EXPECT_TRUE(validation_problems(cfg).empty());
+  cfg.concurrency = 1000000000;
+  const auto p = validation_problems(cfg);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "concurrency: must be between 1 and 10000");
+}
+
 TEST(Config, SyntaxErrorNamesFileAndLine) {
   TempFile f("concurrency = 4\nnamespace = \"unterminated\n");
   try {

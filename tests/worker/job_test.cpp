@@ -229,5 +229,31 @@ TEST(JobTest, GeneratedIdsAreValidAndDistinct) {
   ok(R"({"id":")" + a + R"(","type":"delete_user","user_name":"u"})");
 }
 
+// Why 4 of issue 14: the last of two equal keys used to win silently.
+TEST(JobTest, DuplicateKeysAreRefusedNamingTheKey) {
+  JobError e = refused(R"({"type":"offboard_user","user_name":"u","dry_run":true,"dry_run":false})");
+  EXPECT_EQ(e.field, "dry_run");
+  EXPECT_NE(e.message.find("duplicate key \"dry_run\""), std::string::npos) << e.message;
+  e = refused(R"({"type":"deactivate_mfa","type":"offboard_user","user_name":"u"})");
+  EXPECT_EQ(e.field, "type");
+  // Nested objects too (meta, steps' params), and the same key in two objects is fine.
+  e = refused(R"({"type":"offboard_user","user_name":"u","meta":{"a":1,"a":2}})");
+  EXPECT_EQ(e.field, "a");
+  e = refused(R"({"type":"iam_calls","steps":[{"action":"DeleteUser","params":{"UserName":"a","UserName":"b"}}]})");
+  EXPECT_EQ(e.field, "UserName");
+  ok(R"({"type":"iam_calls","steps":[{"action":"DeleteUser","params":{"UserName":"a"}},{"action":"DeleteUser","params":{"UserName":"b"}}]})");
+  ok(R"({"type":"offboard_user","user_name":"u","meta":{"user_name":"x","type":"y"}})");
+}
+
+TEST(JobTest, NothingMayFollowTheDocument) {
+  const std::string valid = R"({"type":"offboard_user","user_name":"u"})";
+  JobError e = refused(valid + std::string("\0garbage", 8));
+  EXPECT_NE(e.message.find("NUL byte at byte " + std::to_string(valid.size())), std::string::npos) << e.message;
+  refused(valid + std::string("\0", 1));
+  refused(valid + " x");
+  refused(valid + valid);
+  ok(valid + " \n");
+}
+
 }  // namespace
 }  // namespace iamq::worker

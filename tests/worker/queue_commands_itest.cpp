@@ -321,9 +321,44 @@ TEST_F(QueueCommandsTest, UnreachableRedisIsAClearError) {
   std::vector<std::string> argv = {bin_, "stats", "--redis-url",
                                    "redis://:pw@127.0.0.1:" + std::to_string(free_port()) + "/0"};
   auto r = run(argv);
-  EXPECT_EQ(r.status, 2);
+  // The README: 1 is a runtime failure (Redis unreachable), 2 a usage or configuration error.
+  // (Issue 14: this was 2.)
+  EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("cannot reach Redis"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find(":pw@"), std::string::npos) << r.err;
+}
+
+TEST_F(QueueCommandsTest, EnqueueWithRedisUnreachableExits1) {
+  const std::string url = "redis://127.0.0.1:" + std::to_string(free_port()) + "/0";
+  auto typed = run({bin_, "--redis-url", url, "enqueue", "offboard-user", "--user", "alice"});
+  EXPECT_EQ(typed.status, 1) << typed.err;
+  EXPECT_NE(typed.err.find("cannot reach Redis"), std::string::npos) << typed.err;
+  ChildProcess::Options o;
+  o.stdin_data = "{\"type\":\"offboard_user\",\"user_name\":\"bob\"}\n";
+  auto file = run({bin_, "--redis-url", url, "enqueue", "--file", "-"}, o, std::chrono::seconds(30));
+  EXPECT_EQ(file.status, 1) << file.err;
+  EXPECT_NE(file.err.find("cannot reach Redis"), std::string::npos) << file.err;
+}
+
+TEST_F(QueueCommandsTest, WorkerFlagsHaveTheCapsOfTheFile) {
+  struct Case {
+    std::vector<std::string> flags;
+    std::string message;
+  };
+  const Case cases[] = {
+      {{"--concurrency", "1000000000"}, "--concurrency: must be between 1 and 10000"},
+      {{"--concurrency", "0"}, "--concurrency: must be between 1 and 10000"},
+      {{"--visibility-timeout", "0s"}, "--visibility-timeout: must be > 0"},
+      {{"--shutdown-timeout", "999999999999d"}, "--shutdown-timeout: \"999999999999d\" is too long (at most 3650d)"},
+      {{"--global-rate", "10", "--global-burst", "0.5"}, "--global-burst: must be >= 1"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> argv = {"worker"};
+    argv.insert(argv.end(), c.flags.begin(), c.flags.end());
+    auto r = iamq(argv);
+    EXPECT_EQ(r.status, 2) << c.flags[0] << ": " << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+  }
 }
 
 }  // namespace

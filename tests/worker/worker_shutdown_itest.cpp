@@ -37,7 +37,8 @@ class WorkerShutdown : public WorkerE2E {
     return out;
   }
 
-  /// Every job succeeded exactly once; every user is gone, deleted by one DeleteUser.
+  /// Every job succeeded exactly once; every user is gone, deleted by one DeleteUser call (one
+  /// in all, not only one that succeeded).
   void expect_batch_done_once(const std::vector<std::string>& ids) {
     auto events = succeeded_events();
     for (const auto& id : ids) {
@@ -56,6 +57,11 @@ class WorkerShutdown : public WorkerE2E {
       char name[32];
       std::snprintf(name, sizeof name, "user-%05d", i);
       EXPECT_EQ(by_user[name]["DeleteUser"].value("OK", 0), 1) << name << " " << by_user[name].dump();
+      // Every DeleteUser call, whatever it answered: a second one (answered NoSuchEntity)
+      // would mean a job ran its last step twice.
+      int total = 0;
+      for (const auto& [code, n] : by_user[name]["DeleteUser"].items()) total += n.get<int>();
+      EXPECT_EQ(total, 1) << name << " " << by_user[name].dump();
     }
   }
 };
