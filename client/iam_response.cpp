@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <set>
 #include <unordered_map>
 
@@ -177,8 +178,21 @@ Outcome error_outcome(IamError e) {
   return o;
 }
 
-/// A body that is not an IAM document: transient for 5xx, throttled for 429, else terminal.
-Outcome not_iam_xml(int status, std::string_view body, std::string_view what) {
+/// The body starts (after blanks) with `<!DOCTYPE html` or `<html`, in any case.
+bool looks_like_html(std::string_view body) {
+  std::size_t i = 0;
+  while (i < body.size() && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n')) ++i;
+  std::string head;
+  for (; i < body.size() && head.size() < 14; ++i) {
+    head.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(body[i]))));
+  }
+  return head.starts_with("<!doctype html") || head.starts_with("<html");
+}
+
+/// A body that is not an IAM document: transient for 5xx and for an HTML error page (a
+/// proxy's or load balancer's, non-2xx), throttled for 429, else terminal.
+Outcome not_iam_xml(int status, std::string_view body, std::string_view what,
+                    std::string_view code = "NonXmlResponse") {
   std::string message = "HTTP " + std::to_string(status) + ": " + std::string(what);
   // A 2xx body is a successful call's result and may carry secrets (CreateAccessKey): show
   // only its size. Error bodies are shown, redacted and cut.
@@ -187,8 +201,22 @@ Outcome not_iam_xml(int status, std::string_view body, std::string_view what) {
   } else {
     message += ": " + body_excerpt(body);
   }
-  return error_outcome(make_error(status, "NonXmlResponse", std::move(message), "", "NonXmlResponse"));
+  Outcome o = error_outcome(make_error(status, std::string(code), std::move(message), "", code));
+  if (!is_2xx(status) && status != 429 && looks_like_html(body)) o.error->error_class = ErrorClass::transient;
+  return o;
 }
+
+/// The namespace URI of `node`'s name (its prefix's xmlns:p, or the default xmlns), looked up
+/// on the node itself (a root element has no ancestors that could declare it).
+std::string_view namespace_of(const pugi::xml_node& node) {
+  const std::string_view name = node.name();
+  const std::size_t colon = name.find(':');
+  const std::string attr = colon == std::string_view::npos ? std::string("xmlns")
+                                                           : "xmlns:" + std::string(name.substr(0, colon));
+  return node.attribute(attr.c_str()).value();
+}
+
+bool known_namespace(std::string_view ns) { return ns == kIamNamespace || ns == kStsNamespace; }
 
 Outcome parse_error_document(const pugi::xml_node& root, int status) {
   pugi::xml_node error = child(root, "Error");
@@ -221,6 +249,7 @@ std::string_view to_string(ErrorClass c) {
     case ErrorClass::conflict: return "conflict";
     case ErrorClass::credentials: return "credentials";
     case ErrorClass::denied: return "denied";
+    case ErrorClass::unsupported: return "unsupported";
     case ErrorClass::terminal: return "terminal";
   }
   return "terminal";
@@ -251,7 +280,13 @@ ErrorClass classify(std::string_view code, int http_status) {
       {"InvalidAccessKeyId", ErrorClass::credentials},
       {"AccessDenied", ErrorClass::denied},
       {"AccessDeniedException", ErrorClass::denied},
+      // The endpoint does not have the action (LocalStack, moto, older emulators).
+      {"NotImplemented", ErrorClass::unsupported},
+      {"InvalidAction", ErrorClass::unsupported},
+      {"UnknownOperation", ErrorClass::unsupported},
   };
+  // 501 Not Implemented whatever the code: LocalStack answers it with InternalFailure.
+  if (http_status == 501) return ErrorClass::unsupported;
   if (const auto it = table.find(code); it != table.end()) return it->second;
   if (http_status == 429) return ErrorClass::throttled;
   if (http_status >= 500 && http_status <= 599) return ErrorClass::transient;
@@ -279,6 +314,10 @@ std::vector<nlohmann::json> members(const nlohmann::json& result, std::string_vi
   return {};  // "" (an empty list element) or any other scalar
 }
 
+bool without_error_envelope(const IamError& e) {
+  return e.code == "NonXmlResponse" || e.code == "UnexpectedResponse";
+}
+
 std::string body_excerpt(std::string_view body, std::size_t max_bytes) {
   if (body.empty()) return "(empty body)";
   std::string clean = printable(redact_secret_elements(body), max_bytes);
@@ -302,10 +341,15 @@ Outcome parse_response(std::string_view action, int http_status, std::string_vie
     if (root_name == "ErrorResponse" || (root_name == "Response" && child(child(root, "Errors"), "Error"))) {
       return parse_error_document(root, http_status);
     }
-    const bool is_action_response = root_name.size() > 8 && root_name.ends_with("Response");
-    if (!is_action_response) {
-      return not_iam_xml(http_status, body,
-                         "response body is XML but not an IAM response (root <" + printable(root_name, 64) + ">)");
+    // The answer must be this action's: a server that answers <GetUserResponse> to a
+    // DeleteUser has not deleted anything.
+    const std::string expected = std::string(action) + "Response";
+    if (root_name != expected || !known_namespace(namespace_of(root))) {
+      std::string what = "expected <" + printable(expected, 140) + "> in namespace " + std::string(kIamNamespace) +
+                         ", got <" + printable(root_name, 64) + ">";
+      const std::string_view ns = namespace_of(root);
+      what += ns.empty() ? std::string(" without a namespace") : " in namespace " + printable(ns, 100);
+      return not_iam_xml(http_status, body, what, "UnexpectedResponse");
     }
     std::string request_id = text_of(child(child(root, "ResponseMetadata"), "RequestId"));
     if (!is_2xx(http_status)) {

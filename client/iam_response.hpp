@@ -21,6 +21,11 @@ enum class ErrorClass {
   conflict,                 ///< DeleteConflict (409)
   credentials,              ///< InvalidClientTokenId, SignatureDoesNotMatch, ExpiredToken, RequestExpired
   denied,                   ///< AccessDenied
+  /// The endpoint does not implement the action: HTTP 501, NotImplemented, InvalidAction,
+  /// UnknownOperation (or, decided by the worker's UnsupportedDetector, a 5xx without IAM's
+  /// error envelope that repeats for one action while other actions answer). Never retried;
+  /// a read-only List* step records it and goes on, any other call fails with it.
+  unsupported,
   terminal,                 ///< everything else: LimitExceeded, ValidationError, InvalidInput…
 };
 std::string_view to_string(ErrorClass c);
@@ -56,11 +61,17 @@ struct Outcome {
   bool succeeded() const { return ok.has_value(); }
 };
 
+/// The XML namespaces of the AWS Query APIs whose answers parse_response accepts.
+inline constexpr std::string_view kIamNamespace = "https://iam.amazonaws.com/doc/2010-05-08/";
+inline constexpr std::string_view kStsNamespace = "https://sts.amazonaws.com/doc/2011-06-15/";
+
 /// Parses an HTTP response body from IAM into an Outcome. 2xx with a well-formed
-/// <ActionResponse> → ok; an <ErrorResponse> (both the <Error> and <Errors><Error> shapes,
+/// <`action`Response> in the IAM (or STS) namespace → ok; any other root element or
+/// namespace → `UnexpectedResponse` (terminal; transient for an HTML page with a non-2xx
+/// status); an <ErrorResponse> (both the <Error> and <Errors><Error> shapes,
 /// unknown extra elements tolerated) → classified error; a body that is not XML (an HTML
 /// 503 page, truncated XML) → transient (5xx) or terminal (other) with the status and a
-/// short excerpt. Never throws.
+/// short excerpt (transient too for an HTML page with a 4xx). Never throws.
 Outcome parse_response(std::string_view action, int http_status, std::string_view body);
 
 /// The list under `key` in a result object, whatever shape it came out in: an array (one or
@@ -74,5 +85,9 @@ std::vector<nlohmann::json> members(const nlohmann::json& result, std::string_vi
 /// SessionToken, Password, ServicePassword, PrivateKey) replaced by "***". "(empty body)" for
 /// an empty body.
 std::string body_excerpt(std::string_view body, std::size_t max_bytes = 200);
+
+/// True when the error came without IAM's error envelope (<ErrorResponse>): a body that is
+/// not XML, HTML, or XML that is not an IAM document.
+bool without_error_envelope(const IamError& e);
 
 }  // namespace iamq::client

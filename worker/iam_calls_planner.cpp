@@ -54,6 +54,11 @@ class IamCallsPlanner final : public MachineBase {
   void on_success(const client::IamResult*) override { advance(); }
   // NoSuchEntity: what the step would remove is already gone; go on.
   void on_absent() override { advance(); }
+  // A List* step the endpoint does not implement: recorded, and the next step runs.
+  void on_unsupported(const client::IamError& e) override {
+    note_unsupported(steps_[index_].action, "steps[" + std::to_string(index_) + "]", e);
+    advance();
+  }
 
  private:
   std::string final_outcome() const { return dry_run_ ? "dry_run" : "done"; }

@@ -143,6 +143,10 @@ Metrics::Metrics(const std::optional<std::string>& listen)
                       "Retries scheduled, by error class and where the wait happens (timer or "
                       "delayed set)")
                   .Register(*registry_);
+  unsupported_ = &BuildCounter()
+                      .Name("iamq_unsupported_calls_total")
+                      .Help("Calls the endpoint does not implement (recorded unsupported), by account and action")
+                      .Register(*registry_);
   limiter_rate_ = &BuildGauge()
                        .Name("iamq_limiter_rate")
                        .Help("Current adaptive rate of the account limiter, calls per second")
@@ -233,6 +237,10 @@ void Metrics::iam_call(std::string_view action, std::string_view code,
 void Metrics::retry(std::string_view error_class, bool delayed) {
   retries_->Add({{"class", std::string(error_class)}, {"wait", delayed ? "delayed" : "timer"}})
       .Increment();
+}
+
+void Metrics::unsupported(std::string_view account, std::string_view action) {
+  unsupported_->Add({{"account", std::string(account)}, {"action", std::string(action)}}).Increment();
 }
 
 void Metrics::limiter_rate(std::string_view account, double rate) {

@@ -51,6 +51,8 @@ class Metrics {
   void iam_call(std::string_view action, std::string_view code, std::chrono::nanoseconds duration);
   /// A retry was scheduled for an error class (throttled, transient, …), in process or delayed.
   void retry(std::string_view error_class, bool delayed);
+  /// A call the endpoint does not implement (recorded `unsupported`), by account and action.
+  void unsupported(std::string_view account, std::string_view action);
   /// The account limiter's current (adaptive) rate in calls/s.
   void limiter_rate(std::string_view account, double rate);
   /// Time a call waited for a limiter token (`limiter`: "account" or "fleet").
@@ -79,6 +81,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* handed_back_ = nullptr;
   prometheus::Family<prometheus::Counter>* calls_ = nullptr;
   prometheus::Family<prometheus::Counter>* retries_ = nullptr;
+  prometheus::Family<prometheus::Counter>* unsupported_ = nullptr;
   prometheus::Family<prometheus::Gauge>* limiter_rate_ = nullptr;
   prometheus::Family<prometheus::Histogram>* limiter_wait_ = nullptr;
   prometheus::Family<prometheus::Gauge>* in_flight_ = nullptr;

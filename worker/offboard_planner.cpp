@@ -3,6 +3,8 @@
 // pages its List* call to the end, collecting the mutating calls for what it found, then
 // makes them one by one.
 #include <deque>
+#include <functional>
+#include <tuple>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -28,6 +30,7 @@ enum class Phase {
   delete_user,        // DeleteUser
   mfa_deactivate,     // deactivate_mfa with a serial: DeactivateMFADevice
   mfa_delete,         // … and DeleteVirtualMFADevice when asked and virtual
+  hold_policy,        // keep_user: PutUserPolicy iamq-legal-hold (deny sessions issued before)
 };
 
 constexpr std::pair<Phase, std::string_view> kPhaseNames[] = {
@@ -45,6 +48,7 @@ constexpr std::pair<Phase, std::string_view> kPhaseNames[] = {
     {Phase::delete_user, "delete_user"},
     {Phase::mfa_deactivate, "mfa_deactivate"},
     {Phase::mfa_delete, "mfa_delete"},
+    {Phase::hold_policy, "hold_policy"},
 };
 
 std::string_view phase_name(Phase p) {
@@ -97,7 +101,8 @@ class UserPlanner final : public MachineBase {
         serial_(job.serial_number),
         keep_user_(job.keep_user),
         delete_virtual_(job.delete_virtual),
-        max_rounds_(opts.delete_conflict_rounds) {
+        max_rounds_(opts.delete_conflict_rounds),
+        clock_(opts.clock ? opts.clock : [] { return std::chrono::system_clock::now(); }) {
     if (type_ == JobType::deactivate_mfa) {
       if (!serial_.empty()) {
         phases_ = {Phase::mfa_deactivate};
@@ -106,8 +111,12 @@ class UserPlanner final : public MachineBase {
         phases_ = {Phase::mfa_devices};
       }
     } else if (keep_user_) {
-      // Disable for a legal hold: no sign-in, no MFA, no usable keys; the user and the rest stay.
-      phases_ = {Phase::get_user, Phase::mfa_devices, Phase::login_profile, Phase::access_keys};
+      // A legal hold leaves nothing working and keeps the user and what it holds: MFA off, no
+      // sign-in, every credential Inactive, and last the deny policy that revokes every
+      // session issued before the hold (its time is taken when that phase starts, after
+      // every credential is off, so no session from before can still be used).
+      phases_ = {Phase::get_user,      Phase::mfa_devices, Phase::login_profile, Phase::access_keys,
+                 Phase::signing_certs, Phase::ssh_keys,    Phase::service_creds, Phase::hold_policy};
     } else {
       // AWS's documented order for deleting a user through the API.
       phases_ = {Phase::get_user,      Phase::login_profile,   Phase::access_keys,       Phase::signing_certs,
@@ -127,6 +136,7 @@ class UserPlanner final : public MachineBase {
     j["round"] = round_;
     j["has_boundary"] = has_boundary_;
     j["changed"] = changed_;
+    j["hold_time"] = hold_time_;
     return j;
   }
 
@@ -151,6 +161,7 @@ class UserPlanner final : public MachineBase {
       round_ = j.at("round").get<int>();
       has_boundary_ = j.at("has_boundary").get<bool>();
       changed_ = j.at("changed").get<bool>();
+      hold_time_ = j.value("hold_time", std::string());
       result_.conflict_rounds = round_;
       return true;
     } catch (const nlohmann::json::exception&) {
@@ -191,6 +202,13 @@ class UserPlanner final : public MachineBase {
         return deactivate_call(serial_);
       case Phase::mfa_delete:
         return delete_virtual_call(serial_);
+      case Phase::hold_policy:
+        return call("PutUserPolicy",
+                    {{"UserName", user_},
+                     {"PolicyName", std::string(kLegalHoldPolicyName)},
+                     {"PolicyDocument", legal_hold_policy_document(hold_time_)}},
+                    true, "deny sessions of " + user_ + " issued before " + hold_time_ + " (inline policy " +
+                              std::string(kLegalHoldPolicyName) + ")");
       default:
         return std::nullopt;
     }
@@ -212,7 +230,10 @@ class UserPlanner final : public MachineBase {
         }
         return;
       }
-      if (r && pending_.front().mutating) changed_ = true;
+      if (r && pending_.front().mutating) {
+        changed_ = true;
+        note_disabled(pending_.front());
+      }
       pending_.pop_front();
       return;
     }
@@ -232,6 +253,13 @@ class UserPlanner final : public MachineBase {
               call("DeleteLoginProfile", {{"UserName", user_}}, true, "delete login profile of " + user_));
         } else if (r) {
           changed_ = true;
+          note_disabled(call("DeleteLoginProfile", {{"UserName", user_}}, true, ""));
+        }
+        break;
+      case Phase::hold_policy:
+        if (r) {
+          changed_ = true;
+          note_disabled(*current());
         }
         break;
       case Phase::delete_user:
@@ -278,6 +306,17 @@ class UserPlanner final : public MachineBase {
     }
   }
 
+  void on_unsupported(const client::IamError& e) override {
+    // Only a List* while listing gets here (MachineBase checks): the endpoint cannot tell
+    // what there is, so act on what earlier pages showed and go on. DeleteUser stays the
+    // judge: anything really left makes it answer DeleteConflict.
+    const auto spec = list_spec(phases_[index_]);
+    if (!spec || !listing_) return fail(e);
+    note_unsupported(std::string(spec->action), std::string(spec->what), e);
+    listing_ = false;
+    marker_.clear();
+  }
+
   void on_conflict(const client::IamError& e) override {
     // Something was attached meanwhile (or a device still in use): list everything again.
     if (type_ != JobType::deactivate_mfa && round_ < max_rounds_) {
@@ -291,6 +330,15 @@ class UserPlanner final : public MachineBase {
     if (type_ != JobType::deactivate_mfa) {
       err.message += " (still conflicting after " + std::to_string(round_) + " list-again round" +
                      (round_ == 1 ? "" : "s") + ")";
+    }
+    if (!result_.unsupported.empty()) {
+      // Say what could not be listed: that is most likely what is still attached.
+      std::string what;
+      for (const auto& u : result_.unsupported) {
+        what += (what.empty() ? "" : ", ") + u.what + " (" + u.action + ")";
+      }
+      err.message += "; the endpoint does not implement listing " + what +
+                     ", so they could not be removed: remove them by hand and retry the job";
     }
     fail(err);
   }
@@ -315,7 +363,34 @@ class UserPlanner final : public MachineBase {
   void advance() {
     ++index_;
     reset_phase();
-    if (index_ >= phases_.size()) finish(final_outcome());
+    if (index_ >= phases_.size()) return finish(final_outcome());
+    if (phases_[index_] == Phase::hold_policy && hold_time_.empty()) {
+      // Fixed once (and checkpointed): a resumed job puts the same policy again.
+      hold_time_ = iso8601_utc(clock_());
+      result_.hold_time = hold_time_;
+    }
+  }
+
+  /// Legal hold: a disabling call answered; the result lists what, which and when.
+  void note_disabled(const PlannedCall& c) {
+    if (!keep_user_ || type_ == JobType::deactivate_mfa) return;
+    static constexpr std::tuple<std::string_view, std::string_view, std::string_view> kWhat[] = {
+        {"UpdateAccessKey", "access key", "AccessKeyId"},
+        {"UpdateSigningCertificate", "signing certificate", "CertificateId"},
+        {"UpdateSSHPublicKey", "SSH public key", "SSHPublicKeyId"},
+        {"UpdateServiceSpecificCredential", "service-specific credential", "ServiceSpecificCredentialId"},
+        {"DeactivateMFADevice", "MFA device (deactivated)", "SerialNumber"},
+        {"DeleteVirtualMFADevice", "virtual MFA device (deleted)", "SerialNumber"},
+        {"DeleteLoginProfile", "login profile (deleted)", ""},
+        {"PutUserPolicy", "sessions issued before the hold (deny policy)", "PolicyName"},
+    };
+    for (const auto& [action, what, id_param] : kWhat) {
+      if (c.action != action) continue;
+      std::string id;
+      for (const auto& [k, v] : c.params)
+        if (k == id_param) id = v;
+      result_.disabled.push_back({std::string(what), id, c.action, iso8601_utc(clock_())});
+    }
   }
 
   PlannedCall deactivate_call(const std::string& serial) const {
@@ -327,6 +402,20 @@ class UserPlanner final : public MachineBase {
     return call("DeleteVirtualMFADevice", {{"SerialNumber", serial}}, true, "delete virtual MFA device " + serial);
   }
 
+  /// Legal hold: `Status=Inactive` for a credential that is not inactive yet.
+  void deactivate(const nlohmann::json& item, const char* action, const char* id_param, const std::string& id,
+                  const char* what) {
+    if (field(item, "Status") == "Inactive") {
+      // Nothing to do; listed so that the record shows every credential was seen off.
+      for (const auto& a : result_.already_inactive)
+        if (a.id == id && a.what == what) return;  // seen again in a later page or round
+      result_.already_inactive.push_back({what, id, action, ""});
+      return;
+    }
+    pending_.push_back(call(action, {{"UserName", user_}, {id_param, id}, {"Status", "Inactive"}}, true,
+                            "deactivate " + std::string(what) + " " + id + " of " + user_));
+  }
+
   void collect(Phase ph, const client::IamResult& r, const ListSpec& spec) {
     for (const auto& item : client::members(r.result, spec.key)) {
       switch (ph) {
@@ -334,10 +423,7 @@ class UserPlanner final : public MachineBase {
           const std::string id = field(item, "AccessKeyId");
           if (id.empty()) break;
           if (keep_user_) {
-            if (field(item, "Status") == "Inactive") break;  // nothing to do
-            pending_.push_back(call("UpdateAccessKey",
-                                    {{"UserName", user_}, {"AccessKeyId", id}, {"Status", "Inactive"}}, true,
-                                    "deactivate access key " + id + " of " + user_));
+            deactivate(item, "UpdateAccessKey", "AccessKeyId", id, "access key");
           } else {
             pending_.push_back(call("DeleteAccessKey", {{"UserName", user_}, {"AccessKeyId", id}}, true,
                                     "delete access key " + id + " of " + user_));
@@ -346,24 +432,37 @@ class UserPlanner final : public MachineBase {
         }
         case Phase::signing_certs: {
           const std::string id = field(item, "CertificateId");
-          if (!id.empty())
+          if (id.empty()) break;
+          if (keep_user_) {
+            deactivate(item, "UpdateSigningCertificate", "CertificateId", id, "signing certificate");
+          } else {
             pending_.push_back(call("DeleteSigningCertificate", {{"UserName", user_}, {"CertificateId", id}}, true,
                                     "delete signing certificate " + id + " of " + user_));
+          }
           break;
         }
         case Phase::ssh_keys: {
           const std::string id = field(item, "SSHPublicKeyId");
-          if (!id.empty())
+          if (id.empty()) break;
+          if (keep_user_) {
+            deactivate(item, "UpdateSSHPublicKey", "SSHPublicKeyId", id, "SSH public key");
+          } else {
             pending_.push_back(call("DeleteSSHPublicKey", {{"UserName", user_}, {"SSHPublicKeyId", id}}, true,
                                     "delete SSH public key " + id + " of " + user_));
+          }
           break;
         }
         case Phase::service_creds: {
           const std::string id = field(item, "ServiceSpecificCredentialId");
-          if (!id.empty())
+          if (id.empty()) break;
+          if (keep_user_) {
+            deactivate(item, "UpdateServiceSpecificCredential", "ServiceSpecificCredentialId", id,
+                       "service-specific credential");
+          } else {
             pending_.push_back(call("DeleteServiceSpecificCredential",
                                     {{"UserName", user_}, {"ServiceSpecificCredentialId", id}}, true,
                                     "delete service-specific credential " + id + " of " + user_));
+          }
           break;
         }
         case Phase::mfa_devices: {
@@ -407,6 +506,7 @@ class UserPlanner final : public MachineBase {
   bool keep_user_;
   bool delete_virtual_;
   int max_rounds_;
+  std::function<std::chrono::system_clock::time_point()> clock_;
   std::vector<Phase> phases_;
 
   // Resumable state (all of it goes into the checkpoint).
@@ -417,6 +517,7 @@ class UserPlanner final : public MachineBase {
   int round_ = 0;               ///< DeleteConflict rounds used
   bool has_boundary_ = false;   ///< GetUser showed a PermissionsBoundary
   bool changed_ = false;        ///< some mutating call succeeded
+  std::string hold_time_;       ///< legal hold: aws:TokenIssueTime bound, set entering hold_policy
 };
 
 }  // namespace

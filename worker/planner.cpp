@@ -4,6 +4,7 @@
 // iam_calls_planner.cpp.
 #include "worker/planner.hpp"
 
+#include <ctime>
 #include <utility>
 
 #include "config/config.hpp"
@@ -65,7 +66,35 @@ nlohmann::json to_json(const JobResult& r) {
     j["would_call"] = calls;
   }
   if (r.conflict_rounds > 0) j["conflict_rounds"] = r.conflict_rounds;
+  if (!r.unsupported.empty()) j["unsupported"] = detail::unsupported_to_json(r.unsupported);
+  if (!r.hold_time.empty() || !r.disabled.empty() || !r.already_inactive.empty()) {
+    j["legal_hold"] = {{"hold_time", r.hold_time},
+                       {"policy_name", std::string(kLegalHoldPolicyName)},
+                       {"disabled", detail::disabled_to_json(r.disabled)},
+                       {"already_inactive", detail::disabled_to_json(r.already_inactive)}};
+  }
   return j;
+}
+
+std::string iso8601_utc(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string legal_hold_policy_document(std::string_view hold_time) {
+  const nlohmann::json doc = {
+      {"Version", "2012-10-17"},
+      {"Statement",
+       nlohmann::json::array({{{"Sid", "IamqLegalHoldRevokeOlderSessions"},
+                               {"Effect", "Deny"},
+                               {"Action", "*"},
+                               {"Resource", "*"},
+                               {"Condition", {{"DateLessThan", {{"aws:TokenIssueTime", std::string(hold_time)}}}}}}})}};
+  return doc.dump();
 }
 
 namespace detail {
@@ -80,6 +109,7 @@ const std::pair<client::ErrorClass, std::string_view> kClasses[] = {
     {client::ErrorClass::conflict, "conflict"},
     {client::ErrorClass::credentials, "credentials"},
     {client::ErrorClass::denied, "denied"},
+    {client::ErrorClass::unsupported, "unsupported"},
     {client::ErrorClass::terminal, "terminal"},
 };
 }  // namespace
@@ -107,6 +137,44 @@ client::IamError error_from_json(const nlohmann::json& j) {
   return e;
 }
 
+nlohmann::json unsupported_to_json(const std::vector<JobResult::Unsupported>& list) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& u : list) {
+    out.push_back({{"action", u.action}, {"what", u.what}, {"code", u.code}, {"http_status", u.http_status}});
+  }
+  return out;
+}
+
+std::vector<JobResult::Unsupported> unsupported_from_json(const nlohmann::json& j) {
+  std::vector<JobResult::Unsupported> out;
+  if (!j.is_array()) return out;
+  for (const auto& u : j) {
+    out.push_back({u.at("action").get<std::string>(), u.value("what", std::string()),
+                   u.value("code", std::string()), u.value("http_status", 0)});
+  }
+  return out;
+}
+
+nlohmann::json disabled_to_json(const std::vector<JobResult::Disabled>& list) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& d : list) {
+    nlohmann::json e = {{"what", d.what}, {"id", d.id}, {"action", d.action}};
+    if (!d.at.empty()) e["at"] = d.at;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<JobResult::Disabled> disabled_from_json(const nlohmann::json& j) {
+  std::vector<JobResult::Disabled> out;
+  if (!j.is_array()) return out;
+  for (const auto& d : j) {
+    out.push_back({d.at("what").get<std::string>(), d.value("id", std::string()), d.value("action", std::string()),
+                   d.value("at", std::string())});
+  }
+  return out;
+}
+
 nlohmann::json result_to_checkpoint(const JobResult& r) {
   nlohmann::json calls = nlohmann::json::array();
   for (const auto& c : r.would_call) calls.push_back(to_json(c));
@@ -116,6 +184,10 @@ nlohmann::json result_to_checkpoint(const JobResult& r) {
                       {"would_call", calls},
                       {"conflict_rounds", r.conflict_rounds}};
   if (r.error) j["error"] = error_to_json(*r.error);
+  if (!r.unsupported.empty()) j["unsupported"] = unsupported_to_json(r.unsupported);
+  if (!r.disabled.empty()) j["disabled"] = disabled_to_json(r.disabled);
+  if (!r.already_inactive.empty()) j["already_inactive"] = disabled_to_json(r.already_inactive);
+  if (!r.hold_time.empty()) j["hold_time"] = r.hold_time;
   return j;
 }
 
@@ -128,6 +200,10 @@ JobResult result_from_checkpoint(const nlohmann::json& j) {
   for (const auto& c : j.at("would_call")) r.would_call.push_back(planned_call_from_json(c));
   r.conflict_rounds = j.value("conflict_rounds", 0);
   if (j.contains("error")) r.error = error_from_json(j.at("error"));
+  if (j.contains("unsupported")) r.unsupported = unsupported_from_json(j.at("unsupported"));
+  if (j.contains("disabled")) r.disabled = disabled_from_json(j.at("disabled"));
+  if (j.contains("already_inactive")) r.already_inactive = disabled_from_json(j.at("already_inactive"));
+  r.hold_time = j.value("hold_time", std::string());
   return r;
 }
 
@@ -170,6 +246,16 @@ std::optional<std::string> check_allowed(const Job& job, const PlannerOptions& o
     }
   }
   return std::nullopt;
+}
+
+std::optional<std::string> refuse_call(const Job& job, const PlannedCall& call) {
+  if (call.action != "PutUserPolicy") return std::nullopt;
+  std::string name;
+  for (const auto& [k, v] : call.params)
+    if (k == "PolicyName") name = v;
+  if (job.type == JobType::offboard_user && job.keep_user && name == kLegalHoldPolicyName) return std::nullopt;
+  return "PutUserPolicy is sent only by a legal hold (offboard_user with keep_user), with policy " +
+         std::string(kLegalHoldPolicyName);
 }
 
 std::unique_ptr<Planner> make_planner(const Job& job, const PlannerOptions& opts) {

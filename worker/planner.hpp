@@ -31,8 +31,15 @@
 ///    then fails. In deactivate_mfa / iam_calls it fails the job.
 ///  - denied, terminal, and a retryable class whose retries are spent: the job fails with
 ///    that error.
+///  - unsupported (the endpoint does not implement the action; see UnsupportedDetector): on a
+///    read-only List* call the job records it in result().unsupported and goes on as if the
+///    list were empty (DeleteUser stays the judge: what was really left makes it answer
+///    DeleteConflict, and the failure names what could not be listed). On any other call the
+///    job fails with it: a mutating call is never skipped.
 ///  - credentials: must be handled by the engine (circuit breaker) and never fed here; if
 ///    it is fed anyway the job fails with it.
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,7 +61,18 @@ struct PlannerOptions {
   bool dry_run = false;
   /// Offboarding: how many times to list again and repeat after DeleteConflict.
   int delete_conflict_rounds = 5;
+  /// Wall clock for the legal hold's time and the times in its result (tests inject one);
+  /// empty: std::chrono::system_clock::now.
+  std::function<std::chrono::system_clock::time_point()> clock;
 };
+
+/// The inline user policy a legal hold puts on the user: it denies everything to sessions
+/// issued before the hold (AWS's documented way to revoke a user's temporary credentials).
+inline constexpr std::string_view kLegalHoldPolicyName = "iamq-legal-hold";
+/// Its document: Deny * on * when aws:TokenIssueTime is before `hold_time` (ISO 8601 UTC).
+std::string legal_hold_policy_document(std::string_view hold_time);
+/// "2026-12-01T23:40:05Z".
+std::string iso8601_utc(std::chrono::system_clock::time_point t);
 
 /// One IAM call the engine should make.
 struct PlannedCall {
@@ -85,10 +103,33 @@ struct JobResult {
   std::vector<PlannedCall> would_call;
   /// Offboarding: DeleteConflict rounds used.
   int conflict_rounds = 0;
+  /// Read-only List* calls the endpoint does not implement, each once, in the order met.
+  struct Unsupported {
+    std::string action;  ///< "ListServiceSpecificCredentials"
+    std::string what;    ///< "service-specific credentials" (iam_calls: "steps[3]")
+    std::string code;    ///< what the endpoint answered: NotImplemented, NonXmlResponse…
+    int http_status = 0;
+    bool operator==(const Unsupported&) const = default;
+  };
+  std::vector<Unsupported> unsupported;
+  /// Legal hold (keep_user): what this job disabled, in order, and when; what it found
+  /// already inactive; and the hold's time (sessions issued before it are denied).
+  struct Disabled {
+    std::string what;    ///< "access key", "SSH public key", "MFA device", "login profile"…
+    std::string id;      ///< the key id, serial, policy name ("" for the login profile)
+    std::string action;  ///< the call that did it: UpdateSSHPublicKey…
+    std::string at;      ///< when it answered, ISO 8601 UTC ("" in already_inactive)
+    bool operator==(const Disabled&) const = default;
+  };
+  std::vector<Disabled> disabled;
+  std::vector<Disabled> already_inactive;
+  std::string hold_time;
 };
 std::string_view to_string(JobResult::Status s);  ///< "succeeded" | "failed"
 /// {"status","outcome","error":{"class","code","message","http_status","request_id"},
-///  "invalid","would_call":[{"action","params":{…},"description"}],"conflict_rounds"}
+///  "invalid","would_call":[{"action","params":{…},"description"}],"conflict_rounds",
+///  "unsupported":[{"action","what","code","http_status"}],
+///  "legal_hold":{"hold_time","disabled":[{"what","id","action","at"}],"already_inactive":[…]}}
 nlohmann::json to_json(const JobResult& r);
 
 /// A job's state machine. Not thread-safe; one per running job.
@@ -123,6 +164,11 @@ std::unique_ptr<Planner> restore_planner(const Job& job, const nlohmann::json& c
 /// For iam_calls: why the job may not run (e.g. `steps[2]: action "CreateUser" is not on
 /// the allow-list`), or nullopt when every step is allowed. Other job types: nullopt.
 std::optional<std::string> check_allowed(const Job& job, const PlannerOptions& opts);
+
+/// Why the engine must not send `call` for `job`, or nullopt. Defence in depth for the one
+/// granting call a planner makes: PutUserPolicy only from an offboard_user keep_user job
+/// (the legal hold), only with the hold's policy name; never from iam_calls.
+std::optional<std::string> refuse_call(const Job& job, const PlannedCall& call);
 
 /// Read-only actions: Get* and List* (the only calls a dry run makes).
 bool is_read_only_action(std::string_view action);

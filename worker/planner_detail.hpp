@@ -15,6 +15,10 @@ client::IamError error_from_json(const nlohmann::json& j);
 /// The full JobResult (with would_call params as pairs) for checkpoints.
 nlohmann::json result_to_checkpoint(const JobResult& r);
 JobResult result_from_checkpoint(const nlohmann::json& j);  ///< throws nlohmann::json::exception
+nlohmann::json unsupported_to_json(const std::vector<JobResult::Unsupported>& list);
+std::vector<JobResult::Unsupported> unsupported_from_json(const nlohmann::json& j);  ///< throws
+nlohmann::json disabled_to_json(const std::vector<JobResult::Disabled>& list);
+std::vector<JobResult::Disabled> disabled_from_json(const nlohmann::json& j);  ///< throws
 /// An Outcome with neither `ok` nor `error` (a bug in the caller): fails the job.
 client::IamError missing_outcome_error();
 
@@ -52,6 +56,8 @@ class MachineBase : public Planner {
       on_absent();
     } else if (outcome.error->error_class == client::ErrorClass::conflict) {
       on_conflict(*outcome.error);
+    } else if (outcome.error->error_class == client::ErrorClass::unsupported && current_is_list()) {
+      on_unsupported(*outcome.error);
     } else {
       // denied, terminal, credentials (should have been handled by the engine), and
       // retryable classes whose retries are spent.
@@ -73,6 +79,15 @@ class MachineBase : public Planner {
   virtual void on_absent() = 0;
   /// The current call answered DeleteConflict.
   virtual void on_conflict(const client::IamError& e) { fail(e); }
+  /// The current call, a read-only List*, is not implemented by the endpoint. Default: fail.
+  virtual void on_unsupported(const client::IamError& e) { fail(e); }
+
+  /// Records an unsupported List* once per action in the result.
+  void note_unsupported(const std::string& action, std::string what, const client::IamError& e) {
+    for (const auto& u : result_.unsupported)
+      if (u.action == action) return;
+    result_.unsupported.push_back(JobResult::Unsupported{action, std::move(what), e.code, e.http_status});
+  }
 
   void fail(const client::IamError& e) {
     result_.status = JobResult::Status::failed;
@@ -94,6 +109,12 @@ class MachineBase : public Planner {
   void restore_base(const nlohmann::json& j) {
     finished_ = j.at("finished").get<bool>();
     result_ = result_from_checkpoint(j.at("result"));
+  }
+
+  /// The call now due is a read-only List* (the only kind a planner may go past unanswered).
+  bool current_is_list() const {
+    auto call = current();
+    return call && !call->mutating && call->action.size() > 4 && call->action.compare(0, 4, "List") == 0;
   }
 
   bool dry_run_;

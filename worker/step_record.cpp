@@ -73,7 +73,9 @@ nlohmann::json make_step_record(const StepFacts& facts, const client::Outcome& o
     if (outcome.ok->http_status) j["http_status"] = outcome.ok->http_status;
   } else if (outcome.error) {
     const auto& e = *outcome.error;
-    j["result"] = e.error_class == client::ErrorClass::absent ? "absent" : "error";
+    j["result"] = e.error_class == client::ErrorClass::absent        ? "absent"
+                  : e.error_class == client::ErrorClass::unsupported ? "unsupported"
+                                                                     : "error";
     j["code"] = e.code;
     j["class"] = std::string(client::to_string(e.error_class));
     j["message"] = e.message;

@@ -41,7 +41,7 @@ struct StepFacts {
 };
 
 /// {"action","params","attempt","duration_ms","http_status","request_id","at_ms",
-///  "result":"ok"|"absent"|"error", "code","class","message" (errors),
+///  "result":"ok"|"absent"|"unsupported"|"error", "code","class","message" (errors),
 ///  "disposition", "retry_in_ms" (retry/delayed)}.
 nlohmann::json make_step_record(const StepFacts& facts, const client::Outcome& outcome,
                                 StepDisposition disposition,

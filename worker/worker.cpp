@@ -28,6 +28,7 @@
 #include "worker/rate_limiter.hpp"
 #include "worker/retry_policy.hpp"
 #include "worker/step_record.hpp"
+#include "worker/unsupported_detector.hpp"
 
 namespace iamq::worker {
 
@@ -128,6 +129,8 @@ struct AccountState {
   bool circuit_record_clear = false;
   std::deque<Parked> parked;
   std::optional<client::IamError> startup_error;  ///< credentials could not be loaded
+  /// Which List* actions this account's endpoint does not implement (issue 14).
+  UnsupportedDetector unsupported;
 };
 
 /// One job being carried out.
@@ -680,6 +683,13 @@ void Worker::Impl::run_next(const RunPtr& run) {
     e.message = "refusing mutating call " + call->action + " in a dry run";
     return fail_run(run, e);
   }
+  if (auto why = refuse_call(run->job, *call)) {
+    client::IamError e;
+    e.error_class = client::ErrorClass::terminal;
+    e.code = "NotAllowed";
+    e.message = *why;
+    return fail_run(run, e);
+  }
   run->call = std::move(*call);
   acquire(run);
 }
@@ -793,6 +803,14 @@ nlohmann::json Worker::Impl::checkpoint(const Run& run) const {
 void Worker::Impl::on_call_done(const RunPtr& run, client::Outcome outcome, client::CallInfo info) {
   AccountState& acct = *run->account;
   const PlannedCall& call = *run->call;
+  if (const auto verdict = acct.unsupported.observe(call.action, outcome); verdict.unsupported) {
+    metrics->unsupported(acct.name, call.action);
+    if (verdict.first) {
+      spdlog::warn("account={} action={} the endpoint does not implement it ({} HTTP {}); {}", acct.name,
+                   call.action, outcome.error->code, outcome.error->http_status,
+                   call.mutating ? "jobs that need it fail" : "recorded unsupported, jobs go on");
+    }
+  }
   const client::IamError* err = outcome.error ? &*outcome.error : nullptr;
   metrics->iam_call(call.action, err ? std::string_view(err->code) : std::string_view("OK"), info.duration);
   if (err && err->error_class == client::ErrorClass::throttled) {

@@ -144,19 +144,76 @@ TEST(ParseResponse, NamespacePrefixesAreIgnored) {
   EXPECT_EQ(groups[0]["GroupName"], "admins");
 }
 
-TEST(ParseResponse, ResultElementFoundEvenWhenActionNameDiffers) {
+TEST(ParseResponse, ARootThatIsNotTheActionsResponseIsUnexpected) {
+  // Before: any <…Response> counted as success, so a server answering <GetUserResponse> to a
+  // DeleteUser made offboarding "succeed" with nothing deleted.
+  const Outcome o = parse_response("DeleteUser", 200, sample("get_user.xml"));
+  const IamError& e = err(o);
+  EXPECT_EQ(e.code, "UnexpectedResponse");
+  EXPECT_EQ(e.error_class, ErrorClass::terminal);
+  EXPECT_NE(e.message.find("<DeleteUserResponse>"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("<GetUserResponse>"), std::string::npos) << e.message;
   const std::string body =
       "<ListUsersResponse><ListUsersResult><Users/><IsTruncated>false</IsTruncated></ListUsersResult>"
       "</ListUsersResponse>";
-  const Outcome o_r = parse_response("", 200, body);
-  const IamResult& r = ok(o_r);
-  EXPECT_EQ(r.result["Users"], nlohmann::json::array());
-  EXPECT_TRUE(r.request_id.empty());
+  EXPECT_EQ(err(parse_response("", 200, body)).code, "UnexpectedResponse");
+  // The same document with the action it answers, but without IAM's namespace.
+  const Outcome no_ns_o = parse_response("ListUsers", 200, body);
+  const IamError& no_ns = err(no_ns_o);
+  EXPECT_EQ(no_ns.code, "UnexpectedResponse");
+  EXPECT_NE(no_ns.message.find("without a namespace"), std::string::npos) << no_ns.message;
+  // Another namespace.
+  const Outcome other_o = parse_response(
+      "ListUsers", 200, "<ListUsersResponse xmlns=\"http://evil.example/\"><ListUsersResult/></ListUsersResponse>");
+  const IamError& other = err(other_o);
+  EXPECT_EQ(other.code, "UnexpectedResponse");
+  EXPECT_NE(other.message.find("http://evil.example/"), std::string::npos) << other.message;
+  // A prefixed root in the right namespace, and the STS namespace, are fine.
+  ok(parse_response("ListUsers", 200,
+                    "<iam:ListUsersResponse xmlns:iam=\"https://iam.amazonaws.com/doc/2010-05-08/\">"
+                    "<iam:ListUsersResult/></iam:ListUsersResponse>"));
+  ok(parse_response("GetCallerIdentity", 200,
+                    "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+                    "<GetCallerIdentityResult/></GetCallerIdentityResponse>"));
+  // The prefix's namespace is what counts, not a default xmlns beside it.
+  EXPECT_EQ(err(parse_response("ListUsers", 200,
+                               "<x:ListUsersResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\" "
+                               "xmlns:x=\"urn:other\"/>"))
+                .code,
+            "UnexpectedResponse");
+}
+
+TEST(ParseResponse, AnHtmlErrorPageIsTransientWhateverItsNon2xxStatus) {
+  for (int status : {400, 403, 404, 502}) {
+    const Outcome o = parse_response("ListUsers", status, "<html><body><h1>Bad gateway</h1></body></html>");
+    const IamError& e = err(o);
+    EXPECT_EQ(e.error_class, ErrorClass::transient) << status;
+    EXPECT_EQ(e.code, "UnexpectedResponse") << status;
+    const Outcome ob = parse_response("ListUsers", status, "<!DOCTYPE html><html><body><br></body></html>");
+    const IamError& broken = err(ob);
+    EXPECT_EQ(broken.error_class, ErrorClass::transient) << status;
+  }
+  // With a 2xx it is nobody's error page: terminal.
+  EXPECT_EQ(err(parse_response("ListUsers", 200, "<html><body>ok</body></html>")).error_class, ErrorClass::terminal);
+  EXPECT_TRUE(without_error_envelope(err(parse_response("ListUsers", 500, "<html/>"))));
+  EXPECT_FALSE(without_error_envelope(err(parse_response("X", 500, sample("error_no_such_entity.xml")))));
+}
+
+TEST(Classify, UnimplementedActions) {
+  EXPECT_EQ(classify("NotImplemented", 400), ErrorClass::unsupported);
+  EXPECT_EQ(classify("InvalidAction", 400), ErrorClass::unsupported);
+  EXPECT_EQ(classify("UnknownOperation", 400), ErrorClass::unsupported);
+  EXPECT_EQ(classify("", 501), ErrorClass::unsupported);
+  EXPECT_EQ(classify("NonXmlResponse", 501), ErrorClass::unsupported);
+  EXPECT_EQ(classify("InternalFailure", 501), ErrorClass::unsupported);  // LocalStack's 501
+  EXPECT_EQ(classify("NonXmlResponse", 500), ErrorClass::transient);  // one 500 is just a 500
+  EXPECT_EQ(err(parse_response("ListUsers", 501, "not implemented")).error_class, ErrorClass::unsupported);
+  EXPECT_EQ(to_string(ErrorClass::unsupported), "unsupported");
 }
 
 TEST(ParseResponse, RepeatedNonMemberElementsBecomeAList) {
   const std::string body =
-      "<XResponse><XResult><Item>a</Item><Item>b</Item><Item>c</Item>"
+      "<XResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><XResult><Item>a</Item><Item>b</Item><Item>c</Item>"
       "<Group><member>1</member></Group><Group><member>2</member><member>3</member></Group>"
       "<UnknownEmpty/></XResult></XResponse>";
   const Outcome o_r = parse_response("X", 200, body);
@@ -168,7 +225,7 @@ TEST(ParseResponse, RepeatedNonMemberElementsBecomeAList) {
 }
 
 TEST(ParseResponse, DeepNestingIsCutNotACrash) {
-  std::string body = "<XResponse><XResult>";
+  std::string body = "<XResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><XResult>";
   for (int i = 0; i < 5000; ++i) body += "<a>";
   for (int i = 0; i < 5000; ++i) body += "</a>";
   body += "</XResult></XResponse>";
@@ -445,7 +502,8 @@ TEST(Classify, TheWholeCodeTable) {
 TEST(Classify, StatusDecidesForUnknownCodes) {
   EXPECT_EQ(classify("", 429), ErrorClass::throttled);
   EXPECT_EQ(classify("SomethingNew", 429), ErrorClass::throttled);
-  for (int status : {500, 501, 502, 503, 504, 599}) {
+  // 501 is Not Implemented: `unsupported` (issue 14), see Classify.UnimplementedActions.
+  for (int status : {500, 502, 503, 504, 599}) {
     EXPECT_EQ(classify("", status), ErrorClass::transient) << status;
     EXPECT_EQ(classify("NonXmlResponse", status), ErrorClass::transient) << status;
     EXPECT_EQ(classify("LimitExceeded", status), ErrorClass::transient) << status;  // 5xx: retry

@@ -315,6 +315,15 @@ Response Emulator::handle_iam(const Request& request) {
     }
   };
 
+  if (auto u = options_.unimplemented.find(spec->name); u != options_.unimplemented.end()) {
+    UnimplementedAnswer a = unimplemented_answer(u->second, spec->name, response.request_id);
+    finish(a.status == 501 ? "NotImplemented501" : "NotImplemented500");
+    response.status = a.status;
+    response.content_type = std::move(a.content_type);
+    response.body = std::move(a.body);
+    return response;
+  }
+
   if (auto fault = draw_fault(*spec, response)) {
     finish(fault->code);
     if (response.drop_connection || response.status == 503) return response;

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/iam_emulator/faults.hpp"
+#include "tests/iam_emulator/iam_unimplemented.hpp"
 #include "tests/iam_emulator/iam_actions.hpp"
 #include "tests/iam_emulator/iam_state.hpp"
 #include "tests/iam_emulator/sts_actions.hpp"
@@ -47,6 +48,8 @@ struct Options {
   std::chrono::seconds max_clock_skew{300};  ///< beyond it: RequestExpired
   std::uint64_t random_seed = 1;             ///< every fault and jitter draw
   FaultConfig faults;
+  /// Actions answered as an endpoint that lacks them answers (`--unimplemented`).
+  UnimplementedActions unimplemented;
 };
 
 /// Counters served by /_emulator/stats.

@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   Options options;
   int max_skew_s = 300;
   std::optional<double> latency_ms, jitter_ms, window_s, rate, burst;
+  std::string unimplemented;
   std::optional<double> p_unmodifiable, p_concurrent, p_failure, p_503, p_drop;
 
   app.add_option("--listen", listen, "HOST:PORT to listen on (port 0: a free one)")
@@ -89,6 +90,10 @@ int main(int argc, char** argv) {
   app.add_option("--rate-limit", rate, "account calls per second (token bucket); 0: unlimited")->check(CLI::Range(0.0, 1e9));
   app.add_option("--rate-burst", burst, "token bucket size (default: the rate)")->check(CLI::Range(0.0, 1e9));
 
+  app.add_option("--unimplemented", unimplemented,
+                 "ACTION[:500|html|501][,...]: answer these actions as an endpoint that lacks them "
+                 "(500 plain text like moto, 500 HTML page, or 501 like LocalStack)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -121,6 +126,7 @@ int main(int argc, char** argv) {
         throw SeedError("faults file " + faults_file + ": " + e.what());
       }
     }
+    if (!unimplemented.empty()) options.unimplemented = parse_unimplemented(unimplemented);
     if (!seed_file.empty()) load_seed_file(state, seed_file);
     if (!sts_seed_file.empty()) {
       std::ifstream in(sts_seed_file);

@@ -25,6 +25,8 @@ struct FakeUser {
   std::map<std::string, std::string> access_keys;  // id → Active|Inactive
   std::vector<std::string> certs, ssh_keys, service_creds, mfa, inline_policies, attached, groups;
   std::optional<std::string> boundary;
+  std::set<std::string> inactive;                  // ids of certs, SSH keys, service creds set Inactive
+  std::map<std::string, std::string> policy_docs;  // PutUserPolicy: name → document
   bool empty() const {
     return !login_profile && access_keys.empty() && certs.empty() && ssh_keys.empty() && service_creds.empty() &&
            mfa.empty() && inline_policies.empty() && attached.empty() && groups.empty();
@@ -178,13 +180,35 @@ class FakeIam {
       k->second = param(c, "Status");
       return ok({});
     }
-    if (a == "ListSigningCertificates") return page<std::vector<S>>(c, "Certificates", u.certs, id_shape("CertificateId"));
+    auto status_shape = [&u](const char* k) {
+      return [k, &u](const S& s) { return nlohmann::json{{k, s}, {"Status", u.inactive.count(s) ? "Inactive" : "Active"}}; };
+    };
+    auto update_status = [&](const std::vector<S>& items, const char* id_param) {
+      const S id = param(c, id_param);
+      if (std::find(items.begin(), items.end(), id) == items.end()) return no_such_entity();
+      if (param(c, "Status") == "Inactive") u.inactive.insert(id);
+      else u.inactive.erase(id);
+      return ok({});
+    };
+    if (a == "UpdateSigningCertificate") return update_status(u.certs, "CertificateId");
+    if (a == "UpdateSSHPublicKey") return update_status(u.ssh_keys, "SSHPublicKeyId");
+    if (a == "UpdateServiceSpecificCredential") return update_status(u.service_creds, "ServiceSpecificCredentialId");
+    if (a == "PutUserPolicy") {
+      const S name = param(c, "PolicyName");
+      if (std::find(u.inline_policies.begin(), u.inline_policies.end(), name) == u.inline_policies.end())
+        u.inline_policies.push_back(name);
+      u.policy_docs[name] = param(c, "PolicyDocument");
+      return ok({});
+    }
+    if (a == "ListSigningCertificates")
+      return page<std::vector<S>>(c, "Certificates", u.certs, status_shape("CertificateId"));
     if (a == "DeleteSigningCertificate") return erase(u.certs, param(c, "CertificateId")) ? ok({}) : no_such_entity();
-    if (a == "ListSSHPublicKeys") return page<std::vector<S>>(c, "SSHPublicKeys", u.ssh_keys, id_shape("SSHPublicKeyId"));
+    if (a == "ListSSHPublicKeys")
+      return page<std::vector<S>>(c, "SSHPublicKeys", u.ssh_keys, status_shape("SSHPublicKeyId"));
     if (a == "DeleteSSHPublicKey") return erase(u.ssh_keys, param(c, "SSHPublicKeyId")) ? ok({}) : no_such_entity();
     if (a == "ListServiceSpecificCredentials")
       return page<std::vector<S>>(c, "ServiceSpecificCredentials", u.service_creds,
-                                  id_shape("ServiceSpecificCredentialId"));
+                                  status_shape("ServiceSpecificCredentialId"));
     if (a == "DeleteServiceSpecificCredential")
       return erase(u.service_creds, param(c, "ServiceSpecificCredentialId")) ? ok({}) : no_such_entity();
     if (a == "ListMFADevices") {

@@ -4,6 +4,9 @@
 #include "tests/worker/fake_iam.hpp"
 #include "worker/planner.hpp"
 
+#include <chrono>
+#include <map>
+
 namespace iamq::worker {
 namespace {
 
@@ -237,12 +240,92 @@ TEST(OffboardPlanner, TerminalErrorsFailTheJobAtThatStep) {
   }
 }
 
-TEST(OffboardPlanner, KeepUserDisablesOnly) {
+// Issue 14: an endpoint without ListServiceSpecificCredentials (moto) or another List*.
+TEST(OffboardPlanner, AnUnsupportedListIsRecordedAndTheJobGoesOn) {
+  FakeIam iam = world_with_alice(2);
+  iam.users["alice"].service_creds.clear();  // nothing there: DeleteUser will agree
+  iam.fault = [&](const PlannedCall& call, std::size_t) -> std::optional<client::Outcome> {
+    if (call.action == "ListServiceSpecificCredentials") return err(client::ErrorClass::unsupported, "NonXmlResponse", 500);
+    return std::nullopt;
+  };
+  auto p = make_planner(offboard("alice"), {});
+  iam.run(*p);
+  const auto r = p->result();
+  EXPECT_EQ(r.status, JobResult::Status::succeeded);
+  EXPECT_EQ(r.outcome, "done");
+  ASSERT_EQ(r.unsupported.size(), 1u);
+  EXPECT_EQ(r.unsupported[0].action, "ListServiceSpecificCredentials");
+  EXPECT_EQ(r.unsupported[0].what, "service-specific credentials");
+  EXPECT_EQ(r.unsupported[0].http_status, 500);
+  EXPECT_EQ(iam.users.count("alice"), 0u);
+  EXPECT_EQ(iam.count("ListServiceSpecificCredentials"), 1u);
+  const auto j = to_json(r);
+  EXPECT_EQ(j["unsupported"][0]["action"], "ListServiceSpecificCredentials");
+  // It survives a checkpoint.
+  FakeIam again = world_with_alice(2);
+  again.users["alice"].service_creds.clear();
+  auto q = make_planner(offboard("alice"), {});
+  again.fault = iam.fault;
+  for (int i = 0; i < 12; ++i) q->on_outcome(again.handle(*q->next()));
+  auto restored = restore_planner(offboard("alice"), q->checkpoint(), {});
+  again.run(*restored);
+  EXPECT_EQ(restored->result().unsupported.size(), 1u);
+}
+
+TEST(OffboardPlanner, DeleteConflictAfterAnUnsupportedListSaysWhatCouldNotBeListed) {
+  FakeIam iam = world_with_alice(2);  // alice has service-specific credentials
+  iam.fault = [&](const PlannedCall& call, std::size_t) -> std::optional<client::Outcome> {
+    if (call.action == "ListServiceSpecificCredentials") return err(client::ErrorClass::unsupported, "NotImplemented", 501);
+    return std::nullopt;
+  };
+  PlannerOptions opts;
+  opts.delete_conflict_rounds = 2;
+  auto p = make_planner(offboard("alice"), opts);
+  iam.run(*p);
+  const auto r = p->result();
+  EXPECT_EQ(r.status, JobResult::Status::failed);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, "DeleteConflict");
+  EXPECT_NE(r.error->message.find("does not implement listing service-specific credentials "
+                                  "(ListServiceSpecificCredentials)"),
+            std::string::npos)
+      << r.error->message;
+  EXPECT_EQ(iam.count("DeleteUser"), 3u);
+  EXPECT_EQ(iam.users.count("alice"), 1u);
+}
+
+TEST(OffboardPlanner, UnsupportedOnAMutatingOrGetCallFailsTheJob) {
+  for (const char* action : {"DeleteSSHPublicKey", "GetUser", "DeleteUser"}) {
+    SCOPED_TRACE(action);
+    FakeIam iam = world_with_alice(1);
+    iam.fault = [&](const PlannedCall& call, std::size_t) -> std::optional<client::Outcome> {
+      if (call.action == action) return err(client::ErrorClass::unsupported, "NotImplemented", 501);
+      return std::nullopt;
+    };
+    auto p = make_planner(offboard("alice"), {});
+    iam.run(*p);
+    const auto r = p->result();
+    EXPECT_EQ(r.status, JobResult::Status::failed);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->error_class, client::ErrorClass::unsupported);
+    EXPECT_EQ(iam.log.back().action, action);  // never skipped: nothing after it
+    EXPECT_TRUE(r.unsupported.empty());
+  }
+}
+
+// The legal hold (issue 14: it used to leave SSH keys, service-specific credentials,
+// signing certificates and every session issued before the hold working).
+TEST(OffboardPlanner, KeepUserLeavesNothingWorkingAndKeepsEverything) {
   FakeIam iam = world_with_alice(3);
   iam.users["alice"].access_keys["AKIAINACTIVE"] = "Inactive";
+  iam.users["alice"].inactive.insert("APKA1");  // one SSH key already off
   Job j = offboard("alice");
   j.keep_user = true;
-  auto p = make_planner(j, {});
+  PlannerOptions opts;
+  const auto t0 = std::chrono::system_clock::from_time_t(1764632400);  // 2025-12-01T23:40:00Z
+  int ticks = 0;
+  opts.clock = [&] { return t0 + std::chrono::seconds(ticks++); };
+  auto p = make_planner(j, opts);
   iam.run(*p);
   const auto r = p->result();
   EXPECT_EQ(r.status, JobResult::Status::succeeded);
@@ -254,25 +337,106 @@ TEST(OffboardPlanner, KeepUserDisablesOnly) {
   for (const auto& [id, status] : u.access_keys) EXPECT_EQ(status, "Inactive") << id;
   EXPECT_EQ(u.access_keys.size(), 4u);  // kept, not deleted
   EXPECT_EQ(u.certs.size(), 3u);
+  EXPECT_EQ(u.ssh_keys.size(), 3u);
+  EXPECT_EQ(u.service_creds.size(), 3u);
+  for (const auto& id : u.certs) EXPECT_TRUE(u.inactive.count(id)) << id;
+  for (const auto& id : u.ssh_keys) EXPECT_TRUE(u.inactive.count(id)) << id;
+  for (const auto& id : u.service_creds) EXPECT_TRUE(u.inactive.count(id)) << id;
   EXPECT_EQ(u.groups.size(), 3u);
   EXPECT_EQ(u.attached.size(), 3u);
   EXPECT_TRUE(u.boundary);
   EXPECT_EQ(iam.virtual_devices.size(), 1u);  // alice's virtual devices deleted, bob's kept
-  // Only these mutations, and the already-inactive key is left alone.
+  // The hold policy: denies every session issued before the hold's time.
+  ASSERT_EQ(u.policy_docs.count("iamq-legal-hold"), 1u);
+  EXPECT_EQ(u.inline_policies.size(), 4u);  // 3 of hers + the hold
+  const auto doc = nlohmann::json::parse(u.policy_docs.at("iamq-legal-hold"));
+  const auto& st = doc["Statement"][0];
+  EXPECT_EQ(st["Effect"], "Deny");
+  EXPECT_EQ(st["Action"], "*");
+  EXPECT_EQ(st["Resource"], "*");
+  EXPECT_EQ(st["Condition"]["DateLessThan"]["aws:TokenIssueTime"], r.hold_time);
+  EXPECT_EQ(r.hold_time.substr(0, 17), "2025-12-01T23:40:");
+  // Only these mutations, each Status=Inactive where it sets one; already inactive ones are
+  // left alone.
   for (const auto& c : iam.log) {
     if (!c.mutating) continue;
     EXPECT_TRUE(c.action == "DeactivateMFADevice" || c.action == "DeleteVirtualMFADevice" ||
-                c.action == "DeleteLoginProfile" || c.action == "UpdateAccessKey")
+                c.action == "DeleteLoginProfile" || c.action == "UpdateAccessKey" ||
+                c.action == "UpdateSigningCertificate" || c.action == "UpdateSSHPublicKey" ||
+                c.action == "UpdateServiceSpecificCredential" || c.action == "PutUserPolicy")
         << c.action;
-    if (c.action == "UpdateAccessKey") {
-      EXPECT_EQ(test::param(c, "Status"), "Inactive");
-      EXPECT_NE(test::param(c, "AccessKeyId"), "AKIAINACTIVE");
-    }
+    if (c.action.rfind("Update", 0) == 0) EXPECT_EQ(test::param(c, "Status"), "Inactive");
+    EXPECT_NE(test::param(c, "AccessKeyId"), "AKIAINACTIVE");
+    EXPECT_NE(test::param(c, "SSHPublicKeyId"), "APKA1");
   }
   EXPECT_EQ(iam.count("UpdateAccessKey"), 3u);
-  // MFA first, then the login profile, then the keys.
+  EXPECT_EQ(iam.count("UpdateSigningCertificate"), 3u);
+  EXPECT_EQ(iam.count("UpdateSSHPublicKey"), 2u);
+  EXPECT_EQ(iam.count("UpdateServiceSpecificCredential"), 3u);
+  EXPECT_EQ(iam.count("PutUserPolicy"), 1u);
+  // MFA first, then the login profile, then the keys; the policy last.
   EXPECT_LT(last(iam, "DeleteVirtualMFADevice"), first(iam, "DeleteLoginProfile"));
   EXPECT_LT(first(iam, "DeleteLoginProfile"), first(iam, "ListAccessKeys"));
+  EXPECT_EQ(iam.log.back().action, "PutUserPolicy");
+
+  // The result lists exactly what was disabled, and when.
+  std::map<std::string, int> by_action;
+  for (const auto& d : r.disabled) {
+    ++by_action[d.action];
+    EXPECT_EQ(d.at.substr(0, 17), "2025-12-01T23:40:") << d.action;
+  }
+  EXPECT_EQ(by_action["UpdateAccessKey"], 3);
+  EXPECT_EQ(by_action["UpdateSSHPublicKey"], 2);
+  EXPECT_EQ(by_action["UpdateSigningCertificate"], 3);
+  EXPECT_EQ(by_action["UpdateServiceSpecificCredential"], 3);
+  EXPECT_EQ(by_action["DeactivateMFADevice"], 4);
+  EXPECT_EQ(by_action["DeleteVirtualMFADevice"], 3);
+  EXPECT_EQ(by_action["DeleteLoginProfile"], 1);
+  EXPECT_EQ(by_action["PutUserPolicy"], 1);
+  EXPECT_EQ(r.disabled.size(), 3u + 2 + 3 + 3 + 4 + 3 + 1 + 1);
+  ASSERT_EQ(r.already_inactive.size(), 2u);
+  const auto j_res = to_json(r);
+  EXPECT_EQ(j_res["legal_hold"]["hold_time"], r.hold_time);
+  EXPECT_EQ(j_res["legal_hold"]["disabled"].size(), r.disabled.size());
+  EXPECT_EQ(j_res["legal_hold"]["policy_name"], "iamq-legal-hold");
+}
+
+TEST(OffboardPlanner, TheHoldTimeSurvivesACheckpoint) {
+  FakeIam iam = world_with_alice(1);
+  Job j = offboard("alice");
+  j.keep_user = true;
+  PlannerOptions opts;
+  auto now = std::chrono::system_clock::from_time_t(1764632400);
+  opts.clock = [&] { return now; };
+  auto p = make_planner(j, opts);
+  while (auto c = p->next()) {
+    if (c->action == "PutUserPolicy") break;
+    p->on_outcome(iam.handle(*c));
+  }
+  const std::string hold = p->result().hold_time;
+  ASSERT_FALSE(hold.empty());
+  now += std::chrono::hours(5);  // the job was handed back and resumed hours later
+  auto q = restore_planner(j, p->checkpoint(), opts);
+  iam.run(*q);
+  EXPECT_EQ(q->result().hold_time, hold);
+  EXPECT_NE(iam.users["alice"].policy_docs["iamq-legal-hold"].find(hold), std::string::npos);
+}
+
+TEST(OffboardPlanner, OffboardingAfterAHoldRemovesEverythingWithTheHoldPolicy) {
+  FakeIam iam = world_with_alice(2);
+  Job hold = offboard("alice");
+  hold.keep_user = true;
+  auto p = make_planner(hold, {});
+  iam.run(*p);
+  ASSERT_EQ(iam.users["alice"].policy_docs.count("iamq-legal-hold"), 1u);
+  auto q = make_planner(offboard("alice"), {});
+  iam.run(*q);
+  EXPECT_EQ(q->result().outcome, "done");
+  EXPECT_EQ(iam.users.count("alice"), 0u);
+  bool deleted_hold = false;
+  for (const auto& c : iam.log)
+    if (c.action == "DeleteUserPolicy" && test::param(c, "PolicyName") == "iamq-legal-hold") deleted_hold = true;
+  EXPECT_TRUE(deleted_hold);
 }
 
 TEST(OffboardPlanner, KeepUserOfUnknownUserIsAbsent) {

@@ -245,6 +245,53 @@ TEST(IamCallsPlanner, RefusedActionsStayRefusedWhateverTheAllowList) {
   EXPECT_TRUE(check_allowed(calls_job({{"ListUsers", {}}}), opts));
 }
 
+// The legal hold's PutUserPolicy is the typed job's alone (issue 14).
+TEST(IamCallsPlanner, PutUserPolicyNeverRunsThroughIamCallsOrTheAllowList) {
+  PlannerOptions opts;
+  opts.allow_list = {"PutUserPolicy", "*"};  // as if config validation were bypassed
+  Job j = calls_job({{"PutUserPolicy", {{"UserName", "a"}, {"PolicyName", "iamq-legal-hold"},
+                                         {"PolicyDocument", legal_hold_policy_document("2026-01-01T00:00:00Z")}}}});
+  auto why = check_allowed(j, opts);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("never allowed"), std::string::npos) << *why;
+  auto p = make_planner(j, opts);
+  EXPECT_FALSE(p->next());
+  EXPECT_TRUE(p->result().invalid);
+  // And the engine's own check refuses it for anything but a legal hold.
+  PlannedCall put{"PutUserPolicy", {{"UserName", "a"}, {"PolicyName", "iamq-legal-hold"}}, true, ""};
+  EXPECT_TRUE(refuse_call(j, put));
+  Job hold;
+  hold.type = JobType::offboard_user;
+  hold.user_name = "a";
+  EXPECT_TRUE(refuse_call(hold, put));  // not keep_user
+  hold.keep_user = true;
+  EXPECT_FALSE(refuse_call(hold, put));
+  PlannedCall other{"PutUserPolicy", {{"UserName", "a"}, {"PolicyName", "admin"}}, true, ""};
+  EXPECT_TRUE(refuse_call(hold, other));
+  EXPECT_FALSE(refuse_call(j, PlannedCall{"DeleteUser", {{"UserName", "a"}}, true, ""}));
+}
+
+TEST(IamCallsPlanner, AnUnsupportedListStepIsRecordedAndTheNextStepRuns) {
+  FakeIam iam = world();
+  iam.fault = [](const PlannedCall& c, std::size_t) -> std::optional<client::Outcome> {
+    if (c.action == "ListMFADevices") return err(client::ErrorClass::unsupported, "NotImplemented", 501);
+    if (c.action == "DeleteLoginProfile") return err(client::ErrorClass::unsupported, "NotImplemented", 501);
+    return std::nullopt;
+  };
+  auto p = make_planner(calls_job({{"ListMFADevices", {{"UserName", "alice"}}},
+                                   {"DeactivateMFADevice", {{"UserName", "alice"}, {"SerialNumber", kHardware}}},
+                                   {"DeleteLoginProfile", {{"UserName", "alice"}}}}),
+                        defaults_opts());
+  iam.run(*p);
+  const auto r = p->result();
+  ASSERT_EQ(r.unsupported.size(), 1u);
+  EXPECT_EQ(r.unsupported[0].what, "steps[0]");
+  EXPECT_EQ(iam.count("DeactivateMFADevice"), 1u);
+  // The mutating step the endpoint lacks fails the job: it is never skipped.
+  EXPECT_EQ(r.status, JobResult::Status::failed);
+  EXPECT_EQ(r.error->error_class, client::ErrorClass::unsupported);
+}
+
 TEST(IamCallsPlanner, DryRunMakesOnlyReadCalls) {
   FakeIam iam = world();
   iam.users["alice"].access_keys = {{"AKIA1", "Active"}};

@@ -202,7 +202,9 @@ max_attempts = 50)";
 // ---------------------------------------------------------------------------------------
 // Job types and options.
 
-TEST_F(WorkerE2E, DisableModeStripsMfaLoginAndActivatesNothingElse) {
+// The legal hold (issue 14 extended it: SSH keys, service-specific credentials and signing
+// certificates are set Inactive too, and a deny policy revokes older sessions).
+TEST_F(WorkerE2E, LegalHoldLeavesNothingWorkingAndDeletesNothingElse) {
   start_emulator_seed(seed_with(json::array({rich_user("carol", "GAHT00000002")})));
   write_config(WorkerConfig());
   enqueue({{{"id", "dis-carol"}, {"type", "offboard_user"}, {"user_name", "carol"}, {"keep_user", true},
@@ -222,11 +224,24 @@ TEST_F(WorkerE2E, DisableModeStripsMfaLoginAndActivatesNothingElse) {
   EXPECT_TRUE(u["login_profile"].is_null());
   ASSERT_EQ(u["access_keys"].size(), 2u);
   for (const auto& k : u["access_keys"]) EXPECT_EQ(k["status"], "Inactive");
+  // Every other credential is kept, and Inactive.
+  ASSERT_EQ(u["signing_certificates"].size(), 1u);
+  ASSERT_EQ(u["ssh_public_keys"].size(), 1u);
+  ASSERT_EQ(u["service_specific_credentials"].size(), 1u);
+  EXPECT_EQ(u["signing_certificates"][0]["status"], "Inactive");
+  EXPECT_EQ(u["ssh_public_keys"][0]["status"], "Inactive");
+  EXPECT_EQ(u["service_specific_credentials"][0]["status"], "Inactive");
+  // The emulator stores the hold policy next to the user's own.
+  ASSERT_EQ(u["inline_policies"].size(), 2u) << u.dump();
+  ASSERT_TRUE(u["inline_policies"].contains("iamq-legal-hold")) << u.dump();
+  const auto& hold_doc = u["inline_policies"]["iamq-legal-hold"];
+  const json doc = hold_doc.is_string() ? json::parse(hold_doc.get<std::string>()) : hold_doc;
+  EXPECT_EQ(doc["Statement"][0]["Effect"], "Deny");
+  EXPECT_EQ(doc["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"],
+            s["result"]["legal_hold"]["hold_time"]);
+  EXPECT_EQ(s["result"]["legal_hold"]["disabled"].size(), 9u) << s["result"].dump();  // 2 MFA + delete
+  // virtual, login profile, 1 access key (the other was inactive), cert, SSH key, credential, policy
   // The rest stays.
-  EXPECT_EQ(u["signing_certificates"].size(), 1u);
-  EXPECT_EQ(u["ssh_public_keys"].size(), 1u);
-  EXPECT_EQ(u["service_specific_credentials"].size(), 1u);
-  EXPECT_EQ(u["inline_policies"].size(), 1u);
   EXPECT_EQ(u["attached_policies"].size(), 1u);
   EXPECT_EQ(u["groups"].size(), 1u);
   EXPECT_EQ(u["permissions_boundary"], "arn:aws:iam::aws:policy/ReadOnlyAccess");
