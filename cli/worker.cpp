@@ -84,10 +84,7 @@ void run_worker(const GlobalOptions& g, const WorkerFlags& f) {
   config::Config cfg = resolve_config(g);
   setup_logging(cfg.log_level);
   worker::WorkerOptions opts = worker::options_from_config(cfg);
-  if (f.concurrency) {
-    if (*f.concurrency < 1) throw config::ConfigError("--concurrency: must be >= 1");
-    opts.concurrency = *f.concurrency;
-  }
+  if (f.concurrency) opts.concurrency = *f.concurrency;  // checked below, as the file is
   opts.dry_run = opts.dry_run || f.dry_run;
   opts.drain = f.drain;
   if (f.global_rate) {

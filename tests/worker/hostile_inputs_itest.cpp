@@ -86,6 +86,16 @@ class HostileIam {
                                           "</EnableDate></member></MFADevices>"
                                           "<IsTruncated>false</IsTruncated>");
     };
+    // Issue 14: an answer that is another action's (a proxy or a broken endpoint answering
+    // <ListMFADevicesResponse> to everything) used to count as success.
+    if (user == "h-other-action-root") {
+      if (action == "ListMFADevices")
+        return HttpTestResponse::text(
+            200, xml_ok("ListMFADevices", "<MFADevices><member><UserName>h-other-action-root</UserName>"
+                                          "<SerialNumber>GAKT0002</SerialNumber></member></MFADevices>"
+                                          "<IsTruncated>false</IsTruncated>"));
+      return HttpTestResponse::text(200, xml_ok("ListMFADevices", "<MFADevices/><IsTruncated>false</IsTruncated>"));
+    }
     if (action == "DeactivateMFADevice") return HttpTestResponse::text(200, xml_ok(action, ""));
     if (action != "ListMFADevices")
       return HttpTestResponse::text(400, xml_error("InvalidAction", "unexpected " + action));
@@ -282,6 +292,13 @@ std::vector<BadJob> bad_jobs() {
       {"max_attempts_negative", R"({"type":"offboard_user","user_name":"a","max_attempts":-1})",
        "max_attempts"},
       {"meta_not_object", R"({"type":"offboard_user","user_name":"a","meta":"x"})", "meta"},
+      // Issue 14: the last of two equal keys used to win, and a NUL ended the document.
+      {"duplicate_dry_run", R"({"type":"offboard_user","user_name":"a","dry_run":true,"dry_run":false})",
+       "duplicate key \"dry_run\""},
+      {"duplicate_type", R"({"type":"deactivate_mfa","type":"offboard_user","user_name":"a"})",
+       "duplicate key \"type\""},
+      {"trailing_after_nul", std::string(R"({"type":"offboard_user","user_name":"a"})") + std::string("\0garbage", 8),
+       "NUL byte"},
   };
 }
 
@@ -360,14 +377,17 @@ TEST_F(HostileInputs, BrokenIamAnswersEndJobsWithClearErrors) {
   const std::vector<BadAnswer> table = {
       {"h-truncated-xml", "failed", ""},
       {"h-html-200", "failed", ""},
-      {"h-html-503", "failed", "NonXmlResponse"},
+      // Well-formed HTML is not the action's answer: UnexpectedResponse, transient (retried);
+      // issue 14 (it was NonXmlResponse).
+      {"h-html-503", "failed", "UnexpectedResponse"},
       {"h-huge-body", "failed", ""},
       {"h-slow-loris", "failed", ""},
       {"h-redirect", "failed", ""},
       {"h-empty-200", "failed", ""},
       {"h-reset", "failed", ""},
       {"h-close", "failed", ""},
-      {"h-wrong-root", "failed", ""},
+      {"h-wrong-root", "failed", "UnexpectedResponse"},
+      {"h-other-action-root", "failed", "UnexpectedResponse"},
       {"h-huge-error", "failed", "ValidationError"},
       {"h-unknown-code", "failed", "SomethingNew"},
       {"h-entity-bomb", "", ""},  // either way, bounded and no crash

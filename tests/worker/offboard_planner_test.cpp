@@ -365,7 +365,9 @@ TEST(OffboardPlanner, KeepUserLeavesNothingWorkingAndKeepsEverything) {
                 c.action == "UpdateSigningCertificate" || c.action == "UpdateSSHPublicKey" ||
                 c.action == "UpdateServiceSpecificCredential" || c.action == "PutUserPolicy")
         << c.action;
-    if (c.action.rfind("Update", 0) == 0) EXPECT_EQ(test::param(c, "Status"), "Inactive");
+    if (c.action.rfind("Update", 0) == 0) {
+      EXPECT_EQ(test::param(c, "Status"), "Inactive");
+    }
     EXPECT_NE(test::param(c, "AccessKeyId"), "AKIAINACTIVE");
     EXPECT_NE(test::param(c, "SSHPublicKeyId"), "APKA1");
   }
