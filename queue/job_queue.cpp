@@ -213,12 +213,19 @@ void JobQueue::adopt(const StreamEntry& entry,
   AdoptResult res;
   res.entry_id = entry.entry_id;
   std::variant<JobSummary, std::string> checked = std::string("no job validator configured");
-  if (opts_.validator) checked = opts_.validator(entry.job_json, "x-" + entry.entry_id);
+  const bool oversized = entry.job_json.size() > opts_.max_entry_bytes;
+  if (oversized) {
+    // Before any parse or copy: an 8 MiB entry is refused by its size alone.
+    checked = "job is " + std::to_string(entry.job_json.size()) + " bytes; the limit is " +
+              std::to_string(opts_.max_entry_bytes);
+  } else if (opts_.validator) {
+    checked = opts_.validator(entry.job_json, "x-" + entry.entry_id);
+  }
   if (auto* err = std::get_if<std::string>(&checked)) {
     // Invalid: dead-letter with the validation message; keep the id if it is usable so that
     // `iamq status ID` can tell what happened.
     std::string id;
-    auto j = nlohmann::json::parse(entry.job_json, nullptr, false);
+    auto j = oversized ? nlohmann::json() : nlohmann::json::parse(entry.job_json, nullptr, false);
     if (j.is_object() && j.contains("id") && j["id"].is_string() &&
         safe_id(j["id"].get<std::string>())) {
       id = j["id"].get<std::string>();
@@ -230,8 +237,11 @@ void JobQueue::adopt(const StreamEntry& entry,
     res.outcome = AdoptResult::Outcome::invalid;
     res.id = id;
     res.error = *err;
+    std::string stored = opts_.store_invalid
+                             ? opts_.store_invalid(entry.job_json)
+                             : entry.job_json.substr(0, std::min(entry.job_json.size(), opts_.max_entry_bytes));
     eval("invalid", {},
-         {id, entry.entry_id, entry.job_json, *err, std::to_string(opts_.result_ttl.count())},
+         {id, entry.entry_id, std::move(stored), *err, std::to_string(opts_.result_ttl.count())},
          [res = std::move(res), done = std::move(done)](std::error_code ec, Reply r) mutable {
            if (!ec) ec = map_status(head(r));
            done(ec, std::move(res));

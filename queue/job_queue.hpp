@@ -154,6 +154,11 @@ class JobQueue {
     long events_maxlen = 100000;
     std::size_t enqueue_batch = 200;  ///< jobs per enqueue script call (calls are pipelined)
     JobValidator validator;           ///< required by adopt()
+    /// How adopt() stores the text of an invalid entry (record, dead letter): the worker
+    /// redacts it and keeps a bounded prefix. Empty: at most max_entry_bytes, as received.
+    std::function<std::string(std::string_view)> store_invalid;
+    /// Entries larger than this are refused before any parse or copy (the job limit).
+    std::size_t max_entry_bytes = 64 * 1024;
   };
 
   using Done = std::function<void(std::error_code)>;

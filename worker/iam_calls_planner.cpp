@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "worker/planner_detail.hpp"
+#include "worker/redaction.hpp"
 
 namespace iamq::worker::detail {
 
@@ -18,8 +19,9 @@ class IamCallsPlanner final : public MachineBase {
       for (const auto& [k, v] : s.params) {
         // Steps only name things (users, keys ids, ARNs); still, keep descriptions short.
         if (desc.size() > 200) break;
-        desc += " " + k + "=" + v;
+        desc += " " + k + "=" + (is_secret_name(k) ? std::string(kRedacted) : v);
       }
+      desc = redact_text(desc);
       steps_.push_back(PlannedCall{s.action, s.params, !is_read_only_action(s.action), std::move(desc)});
     }
     if (steps_.empty()) finish(final_outcome());

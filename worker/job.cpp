@@ -5,6 +5,8 @@
 #include <random>
 #include <set>
 
+#include "worker/redaction.hpp"
+
 namespace iamq::worker {
 
 namespace {
@@ -261,7 +263,7 @@ std::variant<Job, JobError> parse_object(const json& j) {
       return err("meta", "meta must be at most " + std::to_string(max_meta_size) +
                              " bytes as JSON");
     }
-    job.meta = *it;
+    job.meta = redact(*it);  // opaque, but never a place for a secret to be kept
   } else {
     job.meta = json::object();
   }
@@ -301,6 +303,12 @@ std::variant<Job, JobError> parse_object(const json& j) {
             return err("steps", where + ".params: parameter name " + quote(name) +
                                     " does not match [A-Z][A-Za-z0-9.]{0,127} (Action and "
                                     "Version are reserved)");
+          }
+          if (is_secret_name(name)) {
+            // No allow-listed action takes a secret; refused in a dry run too, and the value
+            // is never echoed.
+            return err("steps", where + ".params." + name +
+                                    " carries a secret: iam_calls never sends a password, key or token");
           }
           if (value.is_string()) {
             step.params.emplace_back(name, value.get<std::string>());
@@ -392,7 +400,7 @@ nlohmann::json to_json(const Job& job) {
   }
   if (job.max_attempts > 0) j["max_attempts"] = job.max_attempts;
   if (job.dry_run) j["dry_run"] = true;
-  if (job.meta.is_object() && !job.meta.empty()) j["meta"] = job.meta;
+  if (job.meta.is_object() && !job.meta.empty()) j["meta"] = redact(job.meta);
   return j;
 }
 
@@ -429,7 +437,7 @@ queue::JobValidator job_validator() {
   return [](std::string_view text,
             std::string_view default_id) -> std::variant<queue::JobSummary, std::string> {
     auto parsed = parse_job(text);
-    if (auto* e = std::get_if<JobError>(&parsed)) return e->message;
+    if (auto* e = std::get_if<JobError>(&parsed)) return redact_text(e->message);  // stored and printed
     auto& job = std::get<Job>(parsed);
     if (job.id.empty()) job.id = std::string(default_id);
     return summarize(job);

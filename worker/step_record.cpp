@@ -4,16 +4,11 @@
 #include <array>
 #include <cctype>
 
+#include "worker/redaction.hpp"
+
 namespace iamq::worker {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -23,19 +18,11 @@ std::int64_t unix_ms() {
 
 }  // namespace
 
-bool is_secret_param(std::string_view name) {
-  const std::string n = lower(name);
-  // Not "credential": ServiceSpecificCredentialId is an identifier the audit needs.
-  static constexpr std::array<std::string_view, 7> kFragments = {
-      "password", "secret", "token", "privatekey", "sshpublickeybody", "certificatebody",
-      "authenticationcode"};
-  return std::any_of(kFragments.begin(), kFragments.end(),
-                     [&](std::string_view f) { return n.find(f) != std::string::npos; });
-}
+bool is_secret_param(std::string_view name) { return is_secret_name(name); }
 
 nlohmann::json redact_params(const client::Params& params) {
   nlohmann::json out = nlohmann::json::object();
-  for (const auto& [k, v] : params) out[k] = is_secret_param(k) ? std::string("<redacted>") : v;
+  for (const auto& [k, v] : params) out[k] = is_secret_name(k) ? std::string(kRedacted) : redact_text(v);
   return out;
 }
 
@@ -51,8 +38,8 @@ std::string_view to_string(StepDisposition d) {
 
 nlohmann::json error_json(const client::IamError& e) {
   return {{"class", std::string(client::to_string(e.error_class))},
-          {"code", e.code},
-          {"message", e.message},
+          {"code", redact_text(e.code)},
+          {"message", redact_text(e.message)},
           {"http_status", e.http_status},
           {"request_id", e.request_id}};
 }
@@ -85,7 +72,7 @@ nlohmann::json make_step_record(const StepFacts& facts, const client::Outcome& o
   if (disposition == StepDisposition::retry || disposition == StepDisposition::delayed) {
     j["retry_in_ms"] = retry_in.count();
   }
-  return j;
+  return redact(j);
 }
 
 }  // namespace iamq::worker

@@ -12,9 +12,8 @@
 
 namespace iamq::worker {
 
-/// True for parameter names that carry a secret and must never be stored or logged:
-/// anything containing "Password", "Secret", "Token" or "PrivateKey" (any case), and
-/// SSHPublicKeyBody, CertificateBody, AuthenticationCode1/2.
+/// True for parameter names that carry a secret and must never be stored or logged; the
+/// same rule as is_secret_name() (worker/redaction.hpp).
 bool is_secret_param(std::string_view name);
 
 /// The parameters as a JSON object, secret values replaced by "<redacted>". List members
@@ -40,6 +39,7 @@ struct StepFacts {
   bool dry_run = false;
 };
 
+/// Passed through redact() (worker/redaction.hpp) before it is returned.
 /// {"action","params","attempt","duration_ms","http_status","request_id","at_ms",
 ///  "result":"ok"|"absent"|"unsupported"|"error", "code","class","message" (errors),
 ///  "disposition", "retry_in_ms" (retry/delayed)}.

@@ -29,6 +29,7 @@
 #include "worker/retry_policy.hpp"
 #include "worker/step_record.hpp"
 #include "worker/unsupported_detector.hpp"
+#include "worker/redaction.hpp"
 
 namespace iamq::worker {
 
@@ -68,7 +69,7 @@ std::string quote_value(std::string_view s) {
 
 /// "Code: message" for the record's error field and log lines (IAM messages hold no secrets).
 std::string error_text(const client::IamError& e) {
-  return e.message.empty() ? e.code : e.code + ": " + e.message;
+  return redact_text(e.message.empty() ? e.code : e.code + ": " + e.message);
 }
 
 client::CredentialsLoader loader_for(const config::Account& a) {
@@ -82,18 +83,6 @@ client::CredentialsLoader loader_for(const config::Account& a) {
   return client::environment_credentials_loader();
 }
 
-/// Replaces secret parameter values inside a result's would_call list.
-void redact_would_call(nlohmann::json& result) {
-  auto it = result.find("would_call");
-  if (it == result.end() || !it->is_array()) return;
-  for (auto& call : *it) {
-    auto p = call.find("params");
-    if (p == call.end() || !p->is_object()) continue;
-    for (auto& [k, v] : p->items()) {
-      if (is_secret_param(k)) v = "<redacted>";
-    }
-  }
-}
 
 }  // namespace
 
@@ -292,6 +281,8 @@ Worker::Impl::Impl(asio::io_context& ioc_, config::Config cfg_, WorkerOptions op
   qo.result_ttl = cfg.result_ttl;
   qo.events_maxlen = cfg.events_maxlen;
   qo.validator = job_validator();
+  // An invalid entry is stored (record, dead letter) redacted and at most 4 KiB of it.
+  qo.store_invalid = [](std::string_view text) { return redact_job_text(text, 4096); };
   queue = std::make_unique<queue::JobQueue>(*redis, *blocking, qo);
   if (opts.fleet_rate > 0) {
     fleet = std::make_unique<FleetLimiter>(*redis, cfg.ns, opts.fleet_rate,
@@ -570,7 +561,7 @@ void Worker::Impl::on_adopted(queue::AdoptResult res, bool reclaimed) {
       spdlog::debug("job={} entry={} stale entry of a finished job; acknowledged", res.id, res.entry_id);
       return;
     case O::invalid:
-      spdlog::warn("job={} status=dead reason={}", res.id, quote_value("invalid job: " + res.error));
+      spdlog::warn("job={} status=dead reason={}", res.id, quote_value(redact_text("invalid job: " + res.error)));
       metrics->job_finished("invalid", "dead");
       return;
     case O::run:
@@ -893,7 +884,9 @@ void Worker::Impl::on_call_done(const RunPtr& run, client::Outcome outcome, clie
 
 void Worker::Impl::record(const RunPtr& run, const nlohmann::json& step, std::function<void()> next) {
   run->phase = Run::Phase::moving;
-  queue->record_step(run->id, run->entry_id, step.dump(), checkpoint(*run).dump(),
+  // The step comes from make_step_record (redacted there); the checkpoint is redacted by
+  // names only: its values are what a resumed job sends again.
+  queue->record_step(run->id, run->entry_id, step.dump(), redact(checkpoint(*run), false).dump(),
                      [w = weak_from_this(), run, next = std::move(next)](std::error_code ec) {
                        auto self = w.lock();
                        if (!self || run->abandoned) return;
@@ -905,7 +898,6 @@ void Worker::Impl::record(const RunPtr& run, const nlohmann::json& step, std::fu
 void Worker::Impl::finish_run(const RunPtr& run) {
   JobResult result = run->planner->result();
   nlohmann::json rj = to_json(result);
-  redact_would_call(rj);
   rj["meta"] = run->job.meta.is_null() ? nlohmann::json::object() : run->job.meta;
   rj["type"] = std::string(to_string(run->job.type));
   rj["account"] = run->job.account;
@@ -914,6 +906,7 @@ void Worker::Impl::finish_run(const RunPtr& run) {
   rj["attempt"] = run->delivery;
   rj["dry_run"] = run->dry_run;
   rj["worker"] = queue->consumer();
+  rj = redact(rj);  // would_call, descriptions, meta, errors: stored and printed as one
   const std::string error = result.error ? error_text(*result.error) : std::string();
 
   if (run->probe && run->account->breaker.state() == CircuitBreaker::State::half_open) {
@@ -948,7 +941,7 @@ void Worker::Impl::finish_run(const RunPtr& run) {
 }
 
 void Worker::Impl::fail_run(const RunPtr& run, client::IamError error) {
-  nlohmann::json rj = {{"status", "failed"}, {"error", error_json(error)}, {"meta", run->job.meta}};
+  const nlohmann::json rj = redact({{"status", "failed"}, {"error", error_json(error)}, {"meta", run->job.meta}});
   const std::string text = error_text(error);
   run->phase = Run::Phase::moving;
   queue->finish(run->id, run->entry_id, queue::JobStatus::failed, rj.dump(), text,
@@ -968,7 +961,7 @@ void Worker::Impl::dead_letter(const std::string& id, const std::string& entry_i
   const std::string type = job ? std::string(to_string(job->type)) : std::string("invalid");
   const std::string user = job ? job->user_name : std::string();
   ++moving;
-  queue->dead_letter(id, entry_id, reason, error,
+  queue->dead_letter(id, entry_id, redact_text(reason), redact_text(error),
                      [w = weak_from_this(), id, type, user, reason](std::error_code ec) {
                        auto self = w.lock();
                        if (!self) return;
@@ -977,7 +970,7 @@ void Worker::Impl::dead_letter(const std::string& id, const std::string& entry_i
                          spdlog::warn("job={} dead-letter failed ({}); it will be reclaimed", id, ec.message());
                        } else {
                          spdlog::warn("job={} type={} user={} status=dead reason={}", id, type,
-                                      user.empty() ? "-" : user, quote_value(reason));
+                                      user.empty() ? "-" : user, quote_value(redact_text(reason)));
                          self->metrics->job_finished(type, "dead");
                        }
                        if (self->stopping) return self->maybe_finish_stop();
@@ -1220,7 +1213,7 @@ void Worker::Impl::log_job(spdlog::level::level_enum lvl, const Run& run, std::s
                            const std::string& extra) const {
   spdlog::log(lvl, "job={} type={} user={} account={} status={}{}{}", run.id, to_string(run.job.type),
               run.job.user_name.empty() ? "-" : run.job.user_name, run.job.account, status,
-              extra.empty() ? "" : " ", extra);
+              extra.empty() ? "" : " ", redact_text(extra));
 }
 
 // ---------------------------------------------------------------------------------------
