@@ -2,6 +2,7 @@
 iamq_fuzz_target(fuzz_emulator_request fuzz_emulator_request.cpp
   ${IAMQ_ROOT}/tests/iam_emulator/iam_state.cpp
   ${IAMQ_ROOT}/tests/iam_emulator/iam_actions.cpp
+  ${IAMQ_ROOT}/tests/iam_emulator/iam_unimplemented.cpp
   ${IAMQ_ROOT}/tests/iam_emulator/faults.cpp
   ${IAMQ_ROOT}/tests/iam_emulator/sts_actions.cpp
   ${IAMQ_ROOT}/tests/iam_emulator/emulator.cpp
