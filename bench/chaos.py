@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """scripts/chaos: an offboarding batch under fire, then the invariants that must still hold.
 
-    scripts/chaos [--quick] [--seed N] [--jobs N] [--kills N] [--redis-restarts N]
+    scripts/chaos [--quick] [--seed N] [--jobs N] [--kills N] [--redis-restarts N] [--sentinel]
 
 Starts redis-server (AOF on) and iamq-emulator (faults on: 5xx, HTML 503s, dropped
 connections, EntityTemporarilyUnmodifiable, ConcurrentModification, 5-15 ms latency),
@@ -9,7 +9,10 @@ enqueues a batch of offboarding jobs (2,000; --quick 300), runs two `iamq worker
 throughout under a fleet rate limit kept in Redis (fleet_rate 300/s, fleet_burst 30), SIGKILLs
 a random worker at random moments and restarts it (12 times; --quick 4), restarts
 redis-server on the same port (twice; --quick once), waits (bounded) for the batch to finish,
-then checks and prints each invariant: every job final and the queue empty; no job record
+then checks and prints each invariant. With --sentinel, Redis is a master + replica (AOF on)
+behind three sentinels (`redis-sentinel://` URL) and each "redis restart" is a failover
+instead: SIGKILL of the current master, the sentinels promote the replica, the killed node
+comes back as the new master's replica (ready for the next failover). The invariants: every job final and the queue empty; no job record
 missing; every user of the batch (and its virtual MFA devices) gone from the emulator; no job
 `succeeded` while its user exists; at most 5 DeleteUser calls per user; the emulator's highest
 one-second count within fleet rate + burst (+ 100 ms of dispatch jitter at the fleet rate,
@@ -40,6 +43,118 @@ import emu  # noqa: E402
 
 NS = "iamq"
 FINAL = {"succeeded", "failed", "dead"}
+MASTER = "iamq-master"
+
+
+class SentinelNode(lib.RedisServer):
+    """A data node of the Sentinel deployment: AOF on, optionally a replica of another."""
+
+    def __init__(self, workdir: Path, replicaof: int | None = None):
+        super().__init__(workdir, appendonly=True)
+        self.replicaof = replicaof
+
+    def argv(self):
+        a = super().argv()
+        if self.replicaof:
+            a += ["--replicaof", "127.0.0.1", str(self.replicaof)]
+        return a
+
+
+class SentinelRedis:
+    """Master + replica + 3 sentinels (quorum 2, down-after 1 s), with the interface the chaos
+    run uses of lib.RedisServer: url, client() (the current master), restart() (a failover)."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.nodes = [SentinelNode(workdir)]
+        self.sentinel_ports: list[int] = []
+        self.sentinels: list[lib.Proc] = []
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports)
+        return f"redis-sentinel://{hosts}/0#{MASTER}"
+
+    def argv(self):
+        return ["master", *self.nodes[0].argv(), "+ a replica + 3 × redis-server sentinel.conf --sentinel"]
+
+    def start(self) -> None:
+        self.nodes[0].start()
+        self.nodes.append(SentinelNode(self.workdir, replicaof=self.nodes[0].port))
+        self.nodes[1].start()
+        for i in range(3):
+            port = lib.free_port()
+            d = self.workdir / f"sentinel-{i}"
+            d.mkdir(parents=True, exist_ok=True)
+            conf = d / "sentinel.conf"
+            conf.write_text(f"port {port}\nbind 127.0.0.1\ndaemonize no\ndir {d}\n"
+                            f"logfile {d / 'sentinel.log'}\nprotected-mode no\n"
+                            f"sentinel monitor {MASTER} 127.0.0.1 {self.nodes[0].port} 2\n"
+                            f"sentinel down-after-milliseconds {MASTER} 1000\n"
+                            f"sentinel failover-timeout {MASTER} 5000\n")
+            self.sentinels.append(lib.Proc(["redis-server", str(conf), "--sentinel"], name=f"sentinel{i}",
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            self.sentinel_ports.append(port)
+        self.wait_ready(30)
+
+    def sentinel_call(self, *args):
+        for port in self.sentinel_ports:
+            try:
+                r = lib.Resp(port, timeout=2)
+                try:
+                    return r.call(*args)
+                finally:
+                    r.close()
+            except (OSError, lib.RedisError):
+                continue
+        return None
+
+    def master_port(self) -> int:
+        addr = self.sentinel_call("SENTINEL", "get-master-addr-by-name", MASTER)
+        return int(addr[1]) if addr else 0
+
+    def wait_ready(self, timeout: float) -> None:
+        """Every sentinel knows a replica and the two others (needed for the next failover)."""
+        deadline = time.monotonic() + timeout
+        for port in self.sentinel_ports:
+            while True:
+                try:
+                    r = lib.Resp(port, timeout=2)
+                    try:
+                        info = lib.hash_of(r.call("SENTINEL", "master", MASTER))
+                    finally:
+                        r.close()
+                    if int(info.get("num-slaves", 0)) >= 1 and int(info.get("num-other-sentinels", 0)) >= 2 \
+                            and "s_down" not in str(info.get("flags", "")):
+                        break
+                except (OSError, lib.RedisError):
+                    pass
+                if time.monotonic() > deadline:
+                    raise Failure(f"the sentinel on port {port} did not see a replica and the other sentinels")
+                time.sleep(0.2)
+
+    def node_on(self, port: int) -> SentinelNode:
+        return next(n for n in self.nodes if n.port == port)
+
+    def client(self) -> lib.Resp:
+        return lib.Resp(self.master_port())
+
+    def restart(self) -> float:
+        """A failover: SIGKILL the master, wait for the sentinels to promote the replica, bring the
+        killed node back as its replica. Returns the seconds until the new master was announced."""
+        t0 = time.monotonic()
+        old = self.node_on(self.master_port())
+        new = next(n for n in self.nodes if n is not old)
+        old.proc.kill()
+        while self.master_port() != new.port:
+            if time.monotonic() - t0 > 60:
+                raise Failure("the sentinels did not fail over within 60 s")
+            time.sleep(0.05)
+        down = time.monotonic() - t0
+        old.replicaof = new.port
+        old.start()
+        self.wait_ready(60)
+        return down
 
 
 def say(msg: str) -> None:
@@ -115,7 +230,7 @@ class Chaos:
     # ------------------------------------------------------------ setup
 
     def setup(self) -> None:
-        self.redis = lib.RedisServer(self.tmp, appendonly=True)
+        self.redis = SentinelRedis(self.tmp) if self.args.sentinel else lib.RedisServer(self.tmp, appendonly=True)
         self.redis.start()
         faults = {"*": {"unmodifiable": 0.02, "concurrent_modification": 0.01, "service_failure": 0.01,
                         "html_503": 0.005, "drop_connection": 0.005}}
@@ -254,7 +369,9 @@ max_attempts = 30
                 down = self.redis.restart()
                 self.redis_restarts += 1
                 self.event(f"redis-server back (down {down:.2f} s)")
-                log(f"chaos:   {time.monotonic() - self.t0:6.1f} s  redis-server restarted (down {down:.2f} s); "
+                what = "Sentinel failover (master SIGKILLed, new master announced after" if self.args.sentinel \
+                    else "redis-server restarted (down"
+                log(f"chaos:   {time.monotonic() - self.t0:6.1f} s  {what} {down:.2f} s); "
                     f"{done} jobs final")
         say(f"chaos done after {time.monotonic() - self.t0:.1f} s: {self.kills} kills, "
             f"{self.redis_restarts} redis restarts; waiting for the batch")
@@ -401,7 +518,8 @@ max_attempts = 30
         self.check("the planned chaos happened during the batch",
                    self.kills >= self.kills_planned and self.redis_restarts >= self.redis_restarts_planned,
                    f"{self.kills}/{self.kills_planned} SIGKILLs, {self.redis_restarts}/{self.redis_restarts_planned} "
-                   f"redis restarts (AOF), 2 workers throughout; calls {emu.stats_total(stats)} "
+                   f"{'Sentinel failovers (SIGKILL of the master)' if self.args.sentinel else 'redis restarts (AOF)'}, "
+                   f"2 workers throughout; calls {emu.stats_total(stats)} "
                    f"{summarize_codes(stats)}")
 
 
@@ -420,7 +538,9 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=None, help="batch size (default 2000; --quick 300)")
     ap.add_argument("--kills", type=int, default=None, help="worker SIGKILLs (default 12; --quick 4)")
     ap.add_argument("--redis-restarts", type=int, default=None,
-                    help="redis-server restarts (default 2; --quick 1)")
+                    help="redis-server restarts (default 2; --quick 1); with --sentinel, failovers")
+    ap.add_argument("--sentinel", action="store_true",
+                    help="Redis behind Sentinel (master + replica + 3 sentinels); each restart is a failover")
     args = ap.parse_args()
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1, 1 << 31)

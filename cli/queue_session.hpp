@@ -22,14 +22,18 @@ namespace iamq::commands {
 class QueueSession {
  public:
   explicit QueueSession(const GlobalOptions& g) : cfg_(resolve_config(g)) {
-    auto ep = queue::parse_redis_url(cfg_.redis_url);
-    if (auto* e = std::get_if<std::string>(&ep)) throw config::ConfigError("redis_url: " + *e);
     queue::RedisConnection::Options o;
-    o.endpoint = std::get<queue::RedisEndpoint>(ep);
+    o.endpoint = config::redis_endpoint(cfg_);  // URL + TLS files + Sentinel AUTH
+    o.wait_replicas = cfg_.redis_wait_replicas;
+    o.wait_timeout = cfg_.redis_wait_timeout;
     o.reconnect = false;  // a CLI command fails fast when Redis is down
     o.command_timeout = std::chrono::seconds(30);
     o.connect_timeout = cfg_.connect_timeout;
-    conn_ = std::make_unique<queue::RedisConnection>(ioc_, o);
+    try {
+      conn_ = std::make_unique<queue::RedisConnection>(ioc_, o);
+    } catch (const std::runtime_error& e) {
+      throw config::ConfigError(e.what());  // an unusable TLS file: names the setting
+    }
     queue::JobQueue::Options qo;
     qo.ns = cfg_.ns;
     qo.consumer = "cli";

@@ -279,6 +279,14 @@ void read_file(const toml::table& root, Config& cfg, const Account& templ, Probl
   for_each_key(
       root, "",
       {{"redis_url", str(cfg.redis_url)},
+       {"redis_tls_ca_file", str(cfg.redis_tls_ca_file)},
+       {"redis_tls_cert_file", str(cfg.redis_tls_cert_file)},
+       {"redis_tls_key_file", str(cfg.redis_tls_key_file)},
+       {"redis_tls_server_name", str(cfg.redis_tls_server_name)},
+       {"redis_sentinel_username", str(cfg.redis_sentinel_username)},
+       {"redis_sentinel_password", str(cfg.redis_sentinel_password)},
+       {"redis_wait_replicas", integer(cfg.redis_wait_replicas)},
+       {"redis_wait_timeout", dur(cfg.redis_wait_timeout)},
        {"namespace", str(cfg.ns)},
        {"concurrency", integer(cfg.concurrency)},
        {"visibility_timeout", dur(cfg.visibility_timeout)},
@@ -367,11 +375,21 @@ void validate_account(const Account& a, Problems& p) {
 }
 
 void validate(Config& cfg, Problems& p) {
-  if (!(starts_with(cfg.redis_url, "redis://") || starts_with(cfg.redis_url, "rediss://") ||
-        starts_with(cfg.redis_url, "unix://"))) {
-    // The URL may hold a password: name the rule, not the value.
-    p.add("redis_url", "must start with redis://, rediss:// or unix://");
+  // The worker's own parser judges the URL (its messages never include the password).
+  if (auto ep = queue::parse_redis_url(cfg.redis_url, redis_settings(cfg));
+      auto* err = std::get_if<std::string>(&ep)) {
+    // Messages about the TLS settings start with the field(s) they are about.
+    auto colon = err->find(": ");
+    if (err->rfind("redis_tls", 0) == 0 && colon != std::string::npos) {
+      p.add(err->substr(0, colon), err->substr(colon + 2));
+    } else {
+      p.add("redis_url", err->rfind("Redis URL: ", 0) == 0 ? err->substr(11) : *err);
+    }
   }
+  if (cfg.redis_wait_replicas < 0 || cfg.redis_wait_replicas > 16) {
+    p.add("redis_wait_replicas", "must be between 0 and 16");
+  }
+  validate_positive(cfg.redis_wait_timeout, "redis_wait_timeout", p);
   if (!valid_name(cfg.ns, "_-.:") || cfg.ns.size() > 64) {
     p.add("namespace", quoted(cfg.ns) + " must be 1-64 of [A-Za-z0-9_.:-]");
   }
@@ -465,6 +483,20 @@ toml::table redacted_table(const Config& cfg) {
   toml::table t;
   auto dur = [](std::chrono::milliseconds d) { return format_duration(d); };
   t.insert_or_assign("redis_url", redact_url(cfg.redis_url));
+  if (!cfg.redis_tls_ca_file.empty()) t.insert_or_assign("redis_tls_ca_file", cfg.redis_tls_ca_file);
+  if (!cfg.redis_tls_cert_file.empty()) t.insert_or_assign("redis_tls_cert_file", cfg.redis_tls_cert_file);
+  if (!cfg.redis_tls_key_file.empty()) t.insert_or_assign("redis_tls_key_file", cfg.redis_tls_key_file);
+  if (!cfg.redis_tls_server_name.empty()) {
+    t.insert_or_assign("redis_tls_server_name", cfg.redis_tls_server_name);
+  }
+  if (!cfg.redis_sentinel_username.empty()) {
+    t.insert_or_assign("redis_sentinel_username", cfg.redis_sentinel_username);
+  }
+  if (!cfg.redis_sentinel_password.empty()) {
+    t.insert_or_assign("redis_sentinel_password", std::string(kRedacted));
+  }
+  t.insert_or_assign("redis_wait_replicas", static_cast<std::int64_t>(cfg.redis_wait_replicas));
+  t.insert_or_assign("redis_wait_timeout", dur(cfg.redis_wait_timeout));
   t.insert_or_assign("namespace", cfg.ns);
   t.insert_or_assign("concurrency", static_cast<std::int64_t>(cfg.concurrency));
   t.insert_or_assign("visibility_timeout", dur(cfg.visibility_timeout));
@@ -713,6 +745,27 @@ std::string to_redacted_json(const Config& cfg) {
   std::ostringstream os;
   os << toml::json_formatter(redacted_table(cfg)) << "\n";
   return os.str();
+}
+
+queue::RedisSettings redis_settings(const Config& cfg) {
+  queue::RedisSettings s;
+  s.tls.ca_file = cfg.redis_tls_ca_file;
+  s.tls.cert_file = cfg.redis_tls_cert_file;
+  s.tls.key_file = cfg.redis_tls_key_file;
+  s.tls.server_name = cfg.redis_tls_server_name;
+  s.sentinel_user = cfg.redis_sentinel_username;
+  s.sentinel_password = cfg.redis_sentinel_password;
+  return s;
+}
+
+queue::RedisEndpoint redis_endpoint(const Config& cfg) {
+  auto ep = queue::parse_redis_url(cfg.redis_url, redis_settings(cfg));
+  if (auto* err = std::get_if<std::string>(&ep)) {
+    throw ConfigError(err->rfind("redis_tls", 0) == 0 ? *err
+                      : err->rfind("Redis URL: ", 0) == 0 ? "redis_url: " + err->substr(11)
+                                                          : "redis_url: " + *err);
+  }
+  return std::get<queue::RedisEndpoint>(ep);
 }
 
 }  // namespace iamq::config

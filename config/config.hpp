@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "queue/redis_url.hpp"
+
 namespace iamq::config {
 
 /// Backoff for one error class: full jitter, delay = rand(0, min(cap, base * 2^attempt)).
@@ -37,6 +39,14 @@ struct Account {
 
 struct Config {
   std::string redis_url = "redis://127.0.0.1:6379/0";
+  std::string redis_tls_ca_file;      ///< rediss://: PEM CA bundle (empty: the system store)
+  std::string redis_tls_cert_file;    ///< rediss://: client certificate (optional)
+  std::string redis_tls_key_file;     ///< rediss://: its private key
+  std::string redis_tls_server_name;  ///< rediss://: name to verify (empty: the URL's host)
+  std::string redis_sentinel_username;  ///< redis-sentinel://: AUTH user for the sentinels
+  std::string redis_sentinel_password;  ///< redis-sentinel://: AUTH for the sentinels; never logged
+  int redis_wait_replicas = 1;  ///< WAIT for this many replicas after enqueue/finish/dead (0: off)
+  std::chrono::milliseconds redis_wait_timeout{1000};  ///< longest WAIT
   std::string ns = "iamq";  ///< Redis key namespace
   int concurrency = 64;
   std::chrono::milliseconds visibility_timeout{60000};
@@ -74,6 +84,11 @@ class ConfigError : public std::runtime_error {
  private:
   std::vector<std::string> problems_;
 };
+
+/// The Redis settings that live outside redis_url (TLS files, Sentinel AUTH).
+queue::RedisSettings redis_settings(const Config& cfg);
+/// redis_url parsed with redis_settings(); throws ConfigError naming the field.
+queue::RedisEndpoint redis_endpoint(const Config& cfg);
 
 /// The built-in defaults (backoff table and allow-list filled in).
 Config defaults();

@@ -18,6 +18,8 @@ class QueueCategory : public std::error_category {
       case Errc::stopped: return "Redis connection stopped";
       case Errc::lost_claim: return "job entry was reclaimed by another consumer";
       case Errc::not_found: return "not found";
+      case Errc::reply_too_large: return "Redis reply too large";
+      case Errc::tls_error: return "TLS with Redis failed";
     }
     return "unknown queue error";
   }

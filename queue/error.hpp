@@ -17,6 +17,8 @@ enum class Errc {
   stopped,          ///< the connection was stopped before the command completed
   lost_claim,       ///< the stream entry is no longer owned by this consumer (reclaimed elsewhere)
   not_found,        ///< no such job / entry
+  reply_too_large,  ///< a reply exceeded the parser's size bound (the connection is dropped)
+  tls_error,        ///< TLS handshake or certificate verification failed
 };
 
 const std::error_category& queue_category() noexcept;

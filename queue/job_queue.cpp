@@ -148,12 +148,22 @@ void JobQueue::eval(std::string_view name, std::vector<std::string> keys,
   for (auto& a : args) cmd.push_back(std::move(a));
   // EVALSHA first; on NOSCRIPT (new server, SCRIPT FLUSH, restart) send the text with EVAL.
   auto retry_cmd = std::make_shared<std::vector<std::string>>(cmd);
-  conn_.command(std::move(cmd), [this, retry_cmd, name = std::string(name), done = std::move(done)](
-                                    std::error_code ec, Reply r) mutable {
+  // Writes whose loss in a failover would lose a job or a result wait for a replica (WAIT,
+  // when the connection has wait_replicas set and the master has replicas).
+  const bool replicated = name == "enqueue" || name == "finish" || name == "dead" || name == "invalid";
+  auto send = [this, replicated](std::vector<std::string> c, RedisConnection::Completion d) {
+    if (replicated) {
+      conn_.command_replicated(std::move(c), std::move(d));
+    } else {
+      conn_.command(std::move(c), std::move(d));
+    }
+  };
+  send(std::move(cmd), [send, retry_cmd, name = std::string(name), done = std::move(done)](
+                           std::error_code ec, Reply r) mutable {
     if (ec == Errc::server_error && r.str.rfind("NOSCRIPT", 0) == 0) {
       (*retry_cmd)[0] = "EVAL";
       (*retry_cmd)[1] = script(name).text;
-      conn_.command(std::move(*retry_cmd), std::move(done));
+      send(std::move(*retry_cmd), std::move(done));
       return;
     }
     done(ec, std::move(r));

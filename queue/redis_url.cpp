@@ -29,28 +29,87 @@ bool parse_int(std::string_view s, int& out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
+/// One `host[:port]` or `[v6][:port]`; nullopt-free: returns the error text or empty.
+std::string parse_node(std::string_view authority, RedisNode& node) {
+  std::string_view host = authority;
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) return "Redis URL: unterminated [ in host";
+    host = authority.substr(1, close - 1);
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return "Redis URL: junk after ]";
+      port = after.substr(1);
+    }
+  } else if (auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  node.host = host.empty() ? "127.0.0.1" : std::string(host);
+  if (!port.empty()) {
+    if (!parse_int(port, node.port) || node.port < 1 || node.port > 65535) {
+      return "Redis URL: port \"" + std::string(port) + "\" is not a number 1-65535";
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
+std::string RedisNode::to_string() const {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+         std::to_string(port);
+}
+
 std::string RedisEndpoint::redacted() const {
-  std::string s = "redis://";
+  std::string s = kind == Kind::sentinel ? "redis-sentinel://" : tls.enabled ? "rediss://" : "redis://";
   if (!user.empty() || !password.empty()) {
     s += user;
     if (!password.empty()) s += ":***";
     s += "@";
   }
-  s += host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  s += ":" + std::to_string(port);
+  if (kind == Kind::sentinel) {
+    for (std::size_t i = 0; i < nodes.size(); ++i) s += (i ? "," : "") + nodes[i].to_string();
+    s += "/" + std::to_string(db) + "#" + master_name;
+    return s;
+  }
+  s += RedisNode{host, port}.to_string();
   s += "/" + std::to_string(db);
   return s;
 }
 
+RedisEndpoint RedisEndpoint::at(const RedisNode& n) const {
+  RedisEndpoint e = *this;
+  e.host = n.host;
+  e.port = n.port;
+  return e;
+}
+
 std::variant<RedisEndpoint, std::string> parse_redis_url(std::string_view url) {
   RedisEndpoint ep;
-  constexpr std::string_view scheme = "redis://";
-  if (url.substr(0, scheme.size()) != scheme) {
-    return std::string("Redis URL must start with redis:// (rediss:// and unix sockets are not supported)");
+  std::string_view rest;
+  if (url.substr(0, 8) == "redis://") {
+    rest = url.substr(8);
+  } else if (url.substr(0, 9) == "rediss://") {
+    rest = url.substr(9);
+    ep.tls.enabled = true;
+  } else if (url.substr(0, 17) == "redis-sentinel://") {
+    rest = url.substr(17);
+    ep.kind = RedisEndpoint::Kind::sentinel;
+  } else {
+    return std::string(
+        "Redis URL: must start with redis://, rediss:// or redis-sentinel:// (unix sockets are "
+        "not supported)");
   }
-  std::string_view rest = url.substr(scheme.size());
+  if (ep.kind == RedisEndpoint::Kind::sentinel) {
+    auto hash = rest.find('#');
+    if (hash == std::string_view::npos || hash + 1 == rest.size()) {
+      return std::string("Redis URL: redis-sentinel:// needs the master's name after '#'");
+    }
+    ep.master_name = std::string(rest.substr(hash + 1));
+    rest = rest.substr(0, hash);
+  }
   std::string_view authority = rest;
   std::string_view path;
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
@@ -77,34 +136,55 @@ std::variant<RedisEndpoint, std::string> parse_redis_url(std::string_view url) {
     ep.user = *u;
     ep.password = *p;
   }
-  std::string_view host = authority;
-  std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) return std::string("Redis URL: unterminated [ in host");
-    host = authority.substr(1, close - 1);
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return std::string("Redis URL: junk after ]");
-      port = after.substr(1);
+  // Comma-separated hosts: the sentinels, or cluster seeds.
+  while (true) {
+    auto comma = authority.find(',');
+    RedisNode node;
+    if (auto err = parse_node(authority.substr(0, comma), node); !err.empty()) return err;
+    if (ep.kind == RedisEndpoint::Kind::sentinel && authority.substr(0, comma).rfind(':') ==
+                                                        std::string_view::npos) {
+      node.port = 26379;  // Sentinel's default port
     }
-  } else if (auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
+    ep.nodes.push_back(node);
+    if (comma == std::string_view::npos) break;
+    authority = authority.substr(comma + 1);
+    if (ep.nodes.size() > 64) return std::string("Redis URL: more than 64 hosts");
   }
-  if (host.empty()) host = "127.0.0.1";
-  ep.host = std::string(host);
-  if (!port.empty()) {
-    if (!parse_int(port, ep.port) || ep.port < 1 || ep.port > 65535) {
-      return "Redis URL: port \"" + std::string(port) + "\" is not a number 1-65535";
-    }
+  if (ep.kind == RedisEndpoint::Kind::standalone && ep.nodes.size() > 1) {
+    return std::string(
+        "Redis URL: several hosts are for redis-sentinel:// (Redis Cluster is not supported yet)");
   }
+  ep.host = ep.nodes.front().host;
+  ep.port = ep.nodes.front().port;
   if (!path.empty()) {
     if (!parse_int(path, ep.db) || ep.db < 0) {
       return "Redis URL: database \"" + std::string(path) + "\" is not a non-negative number";
     }
   }
   return ep;
+}
+
+std::variant<RedisEndpoint, std::string> parse_redis_url(std::string_view url,
+                                                         const RedisSettings& settings) {
+  auto r = parse_redis_url(url);
+  auto* ep = std::get_if<RedisEndpoint>(&r);
+  if (ep == nullptr) return r;
+  const bool tls = ep->tls.enabled;
+  const RedisTls& t = settings.tls;
+  if (!tls && (!t.ca_file.empty() || !t.cert_file.empty() || !t.key_file.empty() ||
+               !t.server_name.empty())) {
+    return std::string(
+        "redis_tls_*: TLS settings are given but redis_url does not use rediss:// (TLS)");
+  }
+  if (t.cert_file.empty() != t.key_file.empty()) {
+    return std::string(
+        "redis_tls_cert_file and redis_tls_key_file: a client certificate needs both");
+  }
+  ep->tls = t;
+  ep->tls.enabled = tls;
+  ep->sentinel_user = settings.sentinel_user;
+  ep->sentinel_password = settings.sentinel_password;
+  return r;
 }
 
 }  // namespace iamq::queue

@@ -263,18 +263,22 @@ Worker::Impl::Impl(asio::io_context& ioc_, config::Config cfg_, WorkerOptions op
   planner_opts.dry_run = opts.dry_run || cfg.dry_run;
   planner_opts.delete_conflict_rounds = cfg.delete_conflict_rounds;
 
-  auto endpoint = queue::parse_redis_url(cfg.redis_url);
-  if (auto* err = std::get_if<std::string>(&endpoint)) throw config::ConfigError("redis_url: " + *err);
   queue::RedisConnection::Options ro;
-  ro.endpoint = std::get<queue::RedisEndpoint>(endpoint);
+  ro.endpoint = config::redis_endpoint(cfg);  // URL + TLS files + Sentinel AUTH
+  ro.wait_replicas = cfg.redis_wait_replicas;
+  ro.wait_timeout = cfg.redis_wait_timeout;
   ro.name = "redis";
   ro.reconnect = true;
   queue::RedisConnection::Options bo = ro;
   bo.name = "redis-blocking";
 
   metrics = std::make_unique<Metrics>(opts.metrics_listen);
-  redis = std::make_unique<queue::RedisConnection>(ioc, ro);
-  blocking = std::make_unique<queue::RedisConnection>(ioc, bo);
+  try {
+    redis = std::make_unique<queue::RedisConnection>(ioc, ro);
+    blocking = std::make_unique<queue::RedisConnection>(ioc, bo);
+  } catch (const std::runtime_error& e) {
+    throw config::ConfigError(e.what());  // an unusable TLS file: names the setting
+  }
   queue::JobQueue::Options qo;
   qo.ns = cfg.ns;
   qo.consumer = opts.consumer;
@@ -339,6 +343,14 @@ void Worker::Impl::start() {
     if (auto self = w.lock()) {
       self->metrics->redis_ok(up);
       if (up) self->redis_error_logged = false;
+    }
+  });
+  // The server's certificate does not verify: retrying cannot fix it, so stop (exit 1)
+  // instead of waiting for a Redis that will never be accepted.
+  redis->on_fatal([w](const std::string& why) {
+    if (auto self = w.lock()) {
+      spdlog::error("redis: {}; stopping", why);
+      self->begin_stop(exit_failure, "Redis TLS certificate rejected");
     }
   });
   redis->start();

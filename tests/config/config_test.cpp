@@ -333,7 +333,7 @@ fleet_rate = -1
 delay_threshold = -5
 )");
   const std::string all = joined(p);
-  EXPECT_TRUE(has(p, "redis_url: must start with redis://, rediss:// or unix://")) << all;
+  EXPECT_TRUE(has(p, "redis_url: must start with redis://, rediss:// or redis-sentinel:// (unix sockets are not supported)")) << all;
   EXPECT_TRUE(has(p, "namespace: \"has space\" must be 1-64 of [A-Za-z0-9_.:-]")) << all;
   EXPECT_TRUE(has(p, "result_ttl: must be at least 1s")) << all;
   EXPECT_TRUE(has(p, "request_timeout: must be > 0")) << all;
@@ -344,7 +344,7 @@ delay_threshold = -5
   EXPECT_TRUE(has(p, "fleet_rate: must be >= 0 (0 disables the fleet limiter)")) << all;
   EXPECT_TRUE(has(p, "delay_threshold: must not be negative")) << all;
   // An invalid REDIS_URL from the environment is reported too.
-  EXPECT_TRUE(has(problems("", {{"REDIS_URL", "localhost:6379"}}), "redis_url: must start with redis://, rediss:// or unix://"));
+  EXPECT_TRUE(has(problems("", {{"REDIS_URL", "localhost:6379"}}), "redis_url: must start with redis://, rediss:// or redis-sentinel:// (unix sockets are not supported)"));
 }
 
 TEST(Config, FleetBurstDefaultsToTheRate) {

@@ -572,7 +572,12 @@ TEST_F(QueueTest, ScriptsReloadAfterScriptFlush) {
 
 class AofQueueTest : public QueueTest {
  protected:
-  AofQueueTest() : QueueTest(iamq::test::RedisServer::Options{true, "", "redis-server"}) {}
+  AofQueueTest() : QueueTest(with_aof()) {}
+  static iamq::test::RedisServer::Options with_aof() {
+    iamq::test::RedisServer::Options o;
+    o.aof = true;
+    return o;
+  }
 };
 
 TEST_F(AofQueueTest, RedisRestartMidRunReconnectsAndCarriesOn) {

@@ -69,3 +69,50 @@ TEST(RedisUrlTest, Refusals) {
 
 }  // namespace
 }  // namespace iamq::queue
+
+namespace iamq::queue {
+namespace {
+
+TEST(RedisUrlTest, TlsAndSentinelForms) {
+  auto t = ok("rediss://:pw@cache.example.com:6380/2");
+  EXPECT_TRUE(t.tls.enabled);
+  EXPECT_EQ(t.port, 6380);
+  EXPECT_EQ(t.redacted(), "rediss://:***@cache.example.com:6380/2");
+  auto s = ok("redis-sentinel://u:pw@10.0.0.1:26379,10.0.0.2,[::1]:26380/3#mymaster");
+  EXPECT_EQ(s.kind, RedisEndpoint::Kind::sentinel);
+  ASSERT_EQ(s.nodes.size(), 3u);
+  EXPECT_EQ(s.nodes[1].port, 26379);  // Sentinel's default port
+  EXPECT_EQ(s.nodes[2].host, "::1");
+  EXPECT_EQ(s.master_name, "mymaster");
+  EXPECT_EQ(s.db, 3);
+  EXPECT_EQ(s.user, "u");
+  EXPECT_EQ(s.password, "pw");
+  EXPECT_EQ(s.redacted(), "redis-sentinel://u:***@10.0.0.1:26379,10.0.0.2:26379,[::1]:26380/3#mymaster");
+}
+
+TEST(RedisUrlTest, SentinelAndClusterRefusals) {
+  EXPECT_NE(bad("redis-sentinel://h:1/0").find("master's name"), std::string::npos);
+  EXPECT_NE(bad("redis-sentinel://h:1/0#").find("master's name"), std::string::npos);
+  EXPECT_NE(bad("redis://a:1,b:2/0").find("Cluster"), std::string::npos);
+  EXPECT_NE(bad("unix:///tmp/redis.sock").find("unix"), std::string::npos);
+}
+
+TEST(RedisUrlTest, SettingsApplyOnlyWhereTheyMeanSomething) {
+  RedisSettings st;
+  st.tls.ca_file = "/ca.pem";
+  st.tls.server_name = "redis.internal";
+  st.sentinel_password = "spw";
+  auto r = parse_redis_url("rediss://h:1/0", st);
+  ASSERT_TRUE(std::holds_alternative<RedisEndpoint>(r));
+  const auto& e = std::get<RedisEndpoint>(r);
+  EXPECT_TRUE(e.tls.enabled);
+  EXPECT_EQ(e.tls.ca_file, "/ca.pem");
+  EXPECT_EQ(e.tls.server_name, "redis.internal");
+  EXPECT_EQ(e.sentinel_password, "spw");
+  auto plain = parse_redis_url("redis://h:1/0", st);
+  ASSERT_TRUE(std::holds_alternative<std::string>(plain));
+  EXPECT_NE(std::get<std::string>(plain).find("redis_tls_"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace iamq::queue

@@ -13,6 +13,7 @@ RedisServer::RedisServer(Options opts) : opts_(std::move(opts)) {
   if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   port_ = free_port();
+  if (opts_.tls) make_certificates();
   start();
 }
 
@@ -31,7 +32,8 @@ RedisServer::~RedisServer() {
 
 std::string RedisServer::url() const {
   std::string auth = opts_.requirepass.empty() ? "" : ":" + opts_.requirepass + "@";
-  return "redis://" + auth + "127.0.0.1:" + std::to_string(port_) + "/0";
+  return (opts_.tls ? "rediss://" : "redis://") + auth + "127.0.0.1:" + std::to_string(port_) +
+         "/0";
 }
 
 bool RedisServer::running() { return proc_ && proc_->running(); }
@@ -39,7 +41,7 @@ bool RedisServer::running() { return proc_ && proc_->running(); }
 void RedisServer::start() {
   if (running()) return;
   std::vector<std::string> argv = {opts_.binary,
-                                   "--port", std::to_string(port_),
+                                   "--port", std::to_string(opts_.tls ? 0 : port_),
                                    "--bind", "127.0.0.1",
                                    "--dir", dir_,
                                    "--daemonize", "no",
@@ -52,6 +54,13 @@ void RedisServer::start() {
     argv.insert(argv.end(), {"--appendfsync", "always"});
   }
   if (!opts_.requirepass.empty()) argv.insert(argv.end(), {"--requirepass", opts_.requirepass});
+  if (opts_.tls) {
+    argv.insert(argv.end(), {"--tls-port", std::to_string(port_), "--tls-cert-file",
+                             dir_ + "/server.crt", "--tls-key-file", dir_ + "/server.key",
+                             "--tls-ca-cert-file", ca_file(), "--tls-auth-clients",
+                             opts_.tls_require_client_cert ? "yes" : "no"});
+  }
+  argv.insert(argv.end(), opts_.extra.begin(), opts_.extra.end());
   ChildProcess::Options o;
   o.merge_stderr = true;
   proc_ = std::make_unique<ChildProcess>(argv, o);
@@ -68,6 +77,29 @@ void RedisServer::start() {
   }
   // Keep draining its output so a chatty server never blocks on a full pipe.
   // (ChildProcess buffers on demand; redis logs little after start-up.)
+}
+
+void RedisServer::make_certificates() {
+  auto sh = [](const std::string& cmd) {
+    auto r = run({"/bin/sh", "-c", cmd});
+    if (r.status != 0) throw std::runtime_error("openssl failed: " + cmd + "\n" + r.err + r.out);
+  };
+  const std::string d = dir_;
+  const std::string days = " -days 2 ";
+  // Two CAs; the server and client certificates are signed by the first.
+  for (std::string ca : {"ca", "other-ca"}) {
+    sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + d + "/" + ca + ".key -out " + d +
+       "/" + ca + ".crt" + days + "-subj /CN=iamq-test-" + ca + " 2>&1");
+  }
+  std::string ext = d + "/server.ext";
+  sh("printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > " + ext);
+  for (std::string who : {"server", "client"}) {
+    sh("openssl req -newkey rsa:2048 -nodes -keyout " + d + "/" + who + ".key -out " + d + "/" +
+       who + ".csr -subj /CN=iamq-test-" + who + " 2>&1");
+    sh("openssl x509 -req -in " + d + "/" + who + ".csr -CA " + d + "/ca.crt -CAkey " + d +
+       "/ca.key -CAcreateserial -out " + d + "/" + who + ".crt" + days +
+       (who == "server" ? "-extfile " + ext : std::string()) + " 2>&1");
+  }
 }
 
 void RedisServer::stop() {

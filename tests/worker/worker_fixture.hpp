@@ -80,7 +80,7 @@ class WorkerE2E : public ::testing::Test {
   /// returns its path; later iamq() calls use the most recent one.
   std::string write_config(const WorkerConfig& c) {
     std::ostringstream t;
-    t << "redis_url = \"" << redis_.url() << "\"\n"
+    t << "redis_url = \"" << redis_url() << "\"\n"
       << "namespace = \"" << ns_ << "\"\n"
       << "metrics_listen = \"\"\n"
       << "log_level = \"info\"\n"
@@ -148,10 +148,13 @@ class WorkerE2E : public ::testing::Test {
   queue::Reply redis(std::vector<std::string> args) {
     if (!sync_) {
       sync_ = std::make_unique<queue::SyncRedis>(
-          std::get<queue::RedisEndpoint>(queue::parse_redis_url(redis_.url())));
+          std::get<queue::RedisEndpoint>(queue::parse_redis_url(redis_url())));
     }
     return sync_->call(std::move(args));
   }
+
+  /// The Redis the worker is pointed at (a test may aim it elsewhere, e.g. Sentinel).
+  virtual std::string redis_url() const { return redis_.url(); }
 
   std::string key(const std::string& suffix) const { return ns_ + ":" + suffix; }
   std::string job_field(const std::string& id, const std::string& field) {
