@@ -54,7 +54,7 @@ class SentinelNode(lib.RedisServer):
         self.replicaof = replicaof
 
     def argv(self):
-        a = super().argv()
+        a = super().argv() + ["--repl-diskless-sync-delay", "0"]
         if self.replicaof:
             a += ["--replicaof", "127.0.0.1", str(self.replicaof)]
         return a
@@ -114,8 +114,22 @@ class SentinelRedis:
         return int(addr[1]) if addr else 0
 
     def wait_ready(self, timeout: float) -> None:
-        """Every sentinel knows a replica and the two others (needed for the next failover)."""
+        """The replica is in sync and every sentinel knows it and the two others (needed for
+        the next failover)."""
         deadline = time.monotonic() + timeout
+        while True:
+            try:
+                r = lib.Resp(self.master_port(), timeout=2)
+                try:
+                    if "state=online" in str(r.call("INFO", "replication")):
+                        break
+                finally:
+                    r.close()
+            except (OSError, lib.RedisError):
+                pass
+            if time.monotonic() > deadline:
+                raise Failure("the replica did not come in sync with the master")
+            time.sleep(0.1)
         for port in self.sentinel_ports:
             while True:
                 try:

@@ -205,10 +205,8 @@ DashboardServer::DashboardServer(asio::io_context& ioc, config::Config cfg, Dash
     throw std::invalid_argument("--listen " + o.listen.host +
                                 ": a non-loopback address needs a token (--token or IAMQ_DASHBOARD_TOKEN)");
   }
-  auto ep = queue::parse_redis_url(impl_->cfg.redis_url);
-  if (auto* e = std::get_if<std::string>(&ep)) throw config::ConfigError("redis_url: " + *e);
   queue::RedisConnection::Options ro;
-  ro.endpoint = std::get<queue::RedisEndpoint>(ep);
+  ro.endpoint = config::redis_endpoint(impl_->cfg);  // URL + TLS files + Sentinel AUTH
   ro.name = "redis";
   ro.reconnect = true;
   ro.connect_timeout = impl_->cfg.connect_timeout;

@@ -5,7 +5,6 @@
 #include <openssl/x509v3.h>
 
 #include <boost/asio/connect.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
 #include <stdexcept>
 
@@ -111,7 +110,14 @@ void RedisStream::on_connect(const boost::system::error_code& ec, Step done) {
   if (!is_ip_literal(server_name_)) {
     SSL_set_tlsext_host_name(ssl_->native_handle(), server_name_.c_str());
   }
-  ssl_->set_verify_callback(ssl::host_name_verification(server_name_));
+  // OpenSSL's own name check (RFC 6125; an IP against the certificate's IP SANs), so a
+  // mismatch is reported as such by SSL_get_verify_result.
+  if (is_ip_literal(server_name_)) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_->native_handle()), server_name_.c_str());
+  } else {
+    SSL_set_hostflags(ssl_->native_handle(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    SSL_set1_host(ssl_->native_handle(), server_name_.c_str());
+  }
   ssl_->async_handshake(ssl::stream_base::client,
                         [self = shared_from_this(), done = std::move(done)](
                             const boost::system::error_code& e) mutable {
@@ -126,7 +132,7 @@ void RedisStream::on_handshake(const boost::system::error_code& ec, Step done) {
   if (verify != X509_V_OK) {
     cert_rejected_ = true;
     what += ": " + std::string(X509_verify_cert_error_string(verify));
-    if (verify == X509_V_ERR_HOSTNAME_MISMATCH) {
+    if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
       what += " (the certificate is not for \"" + server_name_ + "\"; see redis_tls_server_name)";
     }
   }

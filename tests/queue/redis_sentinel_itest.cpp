@@ -1,6 +1,10 @@
 // redis-sentinel:// against a real master + replica + 3 sentinels: discovery, ROLE, WAIT for
 // the replica, and a SIGKILL of the master under load — the same RedisConnection objects go
 // on against the promoted replica, and no acknowledged replicated write is lost.
+#include <boost/asio/post.hpp>
+
+#include <boost/asio/post.hpp>
+
 #include "tests/queue/queue_fixture.hpp"
 #include "tests/support/redis_sentinel.hpp"
 
@@ -28,7 +32,7 @@ TEST(RedisSentinelTest, DiscoversTheMasterAndWaitsForTheReplica) {
   auto [ec, r] = wait<Reply>(ioc, [&](auto cb) { conn.command_replicated({"SET", "k", "v1"}, cb); });
   ASSERT_FALSE(ec) << ec.message() << " " << conn.last_error();
   EXPECT_EQ(r.str, "OK");
-  EXPECT_EQ(conn.replicas(), 1);
+  EXPECT_EQ(conn.replicas(), 1) << to_debug_string(queue::SyncRedis(endpoint_of(s.master())).call({"ROLE"}));
   // Acknowledged only once the replica has it: read it there right away.
   queue::SyncRedis replica(endpoint_of(s.replica()));
   EXPECT_EQ(replica.call({"GET", "k"}).str, "v1");
@@ -90,7 +94,9 @@ TEST(RedisSentinelTest, SurvivesSigkillOfTheMasterLosingNoAcknowledgedWrite) {
   EXPECT_GT(failures, 0);  // the outage was seen…
   // …and nothing acknowledged was lost: the promoted replica holds every acknowledged INCR.
   queue::SyncRedis promoted(endpoint_of(s.replica()));
-  EXPECT_GE(promoted.call({"GET", "counter"}).as_integer().value_or(-1), acked);
+  EXPECT_GE(promoted.call({"GET", "counter"}).as_integer().value_or(-1), acked)
+      << "highest acknowledged value " << highest << "; promoted replica on " << new_port
+      << " role " << to_debug_string(promoted.call({"ROLE"}));
   auto [ec, role] = wait<Reply>(ioc, [&](auto cb) { conn.command({"ROLE"}, cb); });
   EXPECT_EQ(role.elements.at(0).str, "master");
   EXPECT_NE(old_port, new_port);

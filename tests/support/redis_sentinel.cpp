@@ -25,7 +25,9 @@ std::string cli(int port, const std::string& password, const std::string& args) 
 RedisSentinel::RedisSentinel(Options opts) : opts_(std::move(opts)) {
   RedisServer::Options mo;
   mo.requirepass = opts_.requirepass;
-  if (!opts_.requirepass.empty()) mo.extra = {"--masterauth", opts_.requirepass};
+  // The first full sync starts at once (Redis 7 waits 5 s for more replicas by default).
+  mo.extra = {"--repl-diskless-sync-delay", "0"};
+  if (!opts_.requirepass.empty()) mo.extra.insert(mo.extra.end(), {"--masterauth", opts_.requirepass});
   master_ = std::make_unique<RedisServer>(mo);
   RedisServer::Options ro = mo;
   ro.extra.insert(ro.extra.end(), {"--replicaof", "127.0.0.1", std::to_string(master_->port())});
@@ -61,9 +63,16 @@ RedisSentinel::RedisSentinel(Options opts) : opts_(std::move(opts)) {
       if (line->find("+monitor master") != std::string::npos) break;
     }
   }
-  // Ready for a failover once every sentinel knows the replica and the two other sentinels
-  // (hello messages every 2 s). Bounded wait on the sentinels' own answers.
+  // Ready for a failover once the replica is in sync and every sentinel knows it and the two
+  // other sentinels (hello messages every 2 s). Bounded waits on the servers' own answers.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (cli(master_->port(), opts_.requirepass, "INFO replication").find("state=online") ==
+         std::string::npos) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("the replica did not come in sync with the master");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   for (int port : ports_) {
     for (;;) {
       std::string info = cli(port, opts_.sentinel_password, "SENTINEL master " + opts_.master_name);
