@@ -53,5 +53,9 @@ void add_dlq_command(CLI::App& app, const GlobalOptions& g);      // dlq.cpp
 void add_worker_command(CLI::App& app, const GlobalOptions& g);   // worker.cpp
 void add_config_command(CLI::App& app, const GlobalOptions& g);   // config.cpp
 void add_dashboard_command(CLI::App& app, const GlobalOptions& g);  // dashboard.cpp
+void add_pause_command(CLI::App& app, const GlobalOptions& g);    // pause.cpp
+void add_resume_command(CLI::App& app, const GlobalOptions& g);   // resume.cpp
+void add_cancel_command(CLI::App& app, const GlobalOptions& g);   // cancel.cpp
+void add_retry_command(CLI::App& app, const GlobalOptions& g);    // retry.cpp
 
 }  // namespace iamq::commands

@@ -72,7 +72,7 @@ void run_retry(const GlobalOptions& g, const DlqFlags& f) {
       std::cerr << "iamq: job \"" << *f.id << "\" is not in the dead-letter stream\n";
       throw CommandFailed(1);
     }
-    if (result == queue::Errc::protocol_error) {
+    if (result == queue::Errc::refused) {
       std::cerr << "iamq: job \"" << *f.id
                 << "\" was dead-lettered as invalid; fix it and enqueue it again\n";
       throw CommandFailed(1);

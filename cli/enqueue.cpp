@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "worker/rfc3339.hpp"
 #include "cli/queue_session.hpp"
 #include "worker/job.hpp"
 
@@ -39,6 +40,8 @@ struct JobFlags {
   bool delete_virtual = false;
   bool dry_run = false;
   std::optional<int> max_attempts;
+  std::optional<std::string> priority;
+  std::optional<std::string> not_before;
 };
 
 struct FileFlags {
@@ -218,6 +221,8 @@ void run_typed(const GlobalOptions& g, const JobFlags& f) {
   if (f.delete_virtual) j["delete_virtual"] = true;
   if (f.dry_run) j["dry_run"] = true;
   if (f.max_attempts) j["max_attempts"] = *f.max_attempts;
+  if (f.priority) j["priority"] = *f.priority;
+  if (f.not_before) j["not_before"] = *f.not_before;
   if (!f.meta.empty()) {
     nlohmann::json meta = nlohmann::json::object();
     for (const auto& kv : f.meta) {
@@ -320,6 +325,16 @@ CLI::App* add_typed(CLI::App* parent, const GlobalOptions& g, const std::string&
       ->type_name("KEY=VALUE");
   cmd->add_flag("--dry-run", f->dry_run, "Only read; record the calls that would be made");
   cmd->add_option("--max-attempts", f->max_attempts, "Attempts before the job fails (1-100)");
+  cmd->add_option("--priority", f->priority, "urgent | normal (default) | bulk")
+      ->check(CLI::IsMember({"urgent", "normal", "bulk"}));
+  cmd->add_option("--not-before", f->not_before,
+                  "No call before this RFC 3339 UTC time (e.g. 2026-12-01T09:00:00Z)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            return worker::parse_rfc3339_utc(v) ? std::string()
+                                                : "must be an RFC 3339 UTC time such as 2026-12-01T09:00:00Z";
+          },
+          "RFC3339-UTC"));
   if (type == "offboard_user") {
     cmd->add_flag("--keep-user", f->keep_user,
                   "Disable instead of delete: MFA, login profile, access keys inactive");

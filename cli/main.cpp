@@ -34,6 +34,10 @@ int main(int argc, char** argv) {
   add_worker_command(app, g);
   add_config_command(app, g);
   add_dashboard_command(app, g);
+  add_pause_command(app, g);
+  add_resume_command(app, g);
+  add_cancel_command(app, g);
+  add_retry_command(app, g);
 
   try {
     app.parse(argc, argv);

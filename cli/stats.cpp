@@ -1,4 +1,5 @@
-// `iamq stats [--json]`: counts per status, stream, pending, delayed, dead, consumers, circuits.
+// `iamq stats [--json]`: counts per status, intake, lanes, pending, delayed, dead, paused
+// accounts, consumers, circuits.
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -22,6 +23,11 @@ nlohmann::json stats_json(const queue::QueueStats& s) {
     circuits.push_back(
         {{"account", c.account}, {"state", c.state}, {"error", c.error}, {"since_ms", c.since_ms}});
   }
+  nlohmann::json paused = nlohmann::json::object();
+  for (const auto& [scope, v] : s.paused) {
+    auto j = nlohmann::json::parse(v, nullptr, false);
+    paused[scope] = j.is_discarded() ? nlohmann::json::object() : j;
+  }
   return {{"now_ms", s.now_ms},
           {"counts", s.counts},
           {"stream_length", s.stream_length},
@@ -32,12 +38,16 @@ nlohmann::json stats_json(const queue::QueueStats& s) {
           {"dead", s.dead},
           {"oldest_waiting_age_ms", s.oldest_waiting_age_ms},
           {"consumers", consumers},
-          {"circuits", circuits}};
+          {"circuits", circuits},
+          {"in_lanes", s.in_lanes},
+          {"lanes", s.lanes},
+          {"paused", paused}};
 }
 
 void print_stats(const queue::QueueStats& s, const std::string& ns) {
   std::cout << "namespace " << ns << "\n\njobs by status\n";
-  for (const char* k : {"queued", "running", "retry_scheduled", "succeeded", "failed", "dead"}) {
+  for (const char* k :
+       {"queued", "running", "retry_scheduled", "succeeded", "failed", "dead", "cancelled"}) {
     auto it = s.counts.find(k);
     std::cout << "  " << std::left << std::setw(18) << k << (it == s.counts.end() ? 0 : it->second)
               << "\n";
@@ -47,11 +57,31 @@ void print_stats(const queue::QueueStats& s, const std::string& ns) {
     std::cout << "  " << std::left << std::setw(18) << k << v << "\n";
   };
   row("stream length", std::to_string(s.stream_length));
-  row("waiting", std::to_string(s.waiting));
+  row("not yet routed", std::to_string(s.waiting));
+  row("in lanes", std::to_string(s.in_lanes));
   row("in flight", std::to_string(s.pending));
   row("delayed", std::to_string(s.delayed) + " (" + std::to_string(s.delayed_due) + " due)");
   row("dead letters", std::to_string(s.dead));
   row("oldest waiting", format_age(s.oldest_waiting_age_ms));
+  if (!s.paused.empty()) {
+    std::cout << "\npaused\n";
+    for (const auto& [scope, v] : s.paused) {
+      auto j = nlohmann::json::parse(v, nullptr, false);
+      std::string since, reason;
+      if (j.is_object()) {
+        if (j.contains("since") && j["since"].is_number()) since = format_ms(std::to_string(j["since"].get<long long>()));
+        reason = j.value("reason", std::string());
+      }
+      std::cout << "  " << std::left << std::setw(20) << (scope == "*" ? "(every account)" : scope)
+                << "since " << since << (reason.empty() ? "" : "  " + reason) << "\n";
+    }
+  }
+  if (!s.lanes.empty()) {
+    std::cout << "\nlanes (account:priority, jobs waiting)\n";
+    for (const auto& [lane, n] : s.lanes) {
+      std::cout << "  " << std::left << std::setw(40) << lane << n << "\n";
+    }
+  }
   std::cout << "\nconsumers (" << s.consumers.size() << ")\n";
   for (const auto& c : s.consumers) {
     std::cout << "  " << std::left << std::setw(48) << c.name << "pending " << std::setw(6)

@@ -59,6 +59,17 @@ void print_human(const std::string& id, const queue::JobRecord& rec) {
     attempts += " of " + field(f, "max_attempts");
   }
   row("attempts", attempts);
+  // Deliveries (starts) apart from why the job came back: a reclaim after its worker stopped
+  // renewing (max_reclaims bounds these), a resume from the delayed set, a hand-back.
+  auto count = [&](const char* k) { return field(f, k).empty() ? std::string("0") : field(f, k); };
+  if (!field(f, "deliveries").empty()) {
+    row("deliveries", count("deliveries") + " (reclaims " + count("reclaims") + ", resumes " +
+                          count("resumes") + ", hand-backs " + count("handbacks") + ")");
+  }
+  row("priority", field(f, "priority"));
+  row("waits in", field(f, "where") == "done" ? std::string() : field(f, "where"));
+  row("not before", format_ms(field(f, "not_before")));
+  row("cancel", field(f, "cancel"));
   row("created", format_ms(field(f, "created_at")));
   row("started", format_ms(field(f, "started_at")));
   row("updated", format_ms(field(f, "updated_at")));

@@ -36,11 +36,22 @@ long long count(const queue::QueueStats& s, const char* k) {
 }
 
 long long finished(const queue::QueueStats& s) {
-  return count(s, "succeeded") + count(s, "failed") + count(s, "dead");
+  return count(s, "succeeded") + count(s, "failed") + count(s, "dead") + count(s, "cancelled");
 }
 
-/// Jobs not yet finished: entries in the stream (waiting + in flight) and the delayed set.
-long long remaining(const queue::QueueStats& s) { return s.stream_length + s.delayed; }
+/// Jobs not yet finished: entries in the stream (not yet routed + in flight), the lanes and
+/// the delayed set.
+long long remaining(const queue::QueueStats& s) { return s.stream_length + s.in_lanes + s.delayed; }
+
+/// "every account" or "a, b" for the paused scopes; "" when nothing is paused.
+std::string paused_text(const queue::QueueStats& s) {
+  std::string out;
+  for (const auto& [scope, v] : s.paused) {
+    if (!out.empty()) out += ",";
+    out += scope == "*" ? std::string("*") : scope;
+  }
+  return out;
+}
 
 /// "2026-01-01T12:00:00Z  failed  <id>  <error>" for a failed/dead event's fields.
 std::string failure_line(std::map<std::string, std::string>& f) {
@@ -205,8 +216,9 @@ void run_watch(const GlobalOptions& g, const WatchFlags& f) {
                   std::to_string(count(s, "running")) + "   retry_scheduled " +
                   std::to_string(count(s, "retry_scheduled")));
       o.push_back("  succeeded " + std::to_string(count(s, "succeeded")) + "   failed " +
-                  std::to_string(count(s, "failed")) + "   dead " + std::to_string(count(s, "dead")));
-      o.push_back("  waiting " + std::to_string(s.waiting) + "   in flight " + std::to_string(s.pending) +
+                  std::to_string(count(s, "failed")) + "   dead " + std::to_string(count(s, "dead")) +
+                  "   cancelled " + std::to_string(count(s, "cancelled")));
+      o.push_back("  waiting " + std::to_string(s.waiting + s.in_lanes) + "   in flight " + std::to_string(s.pending) +
                   "   delayed " + std::to_string(s.delayed) + "   oldest waiting " +
                   format_age(s.oldest_waiting_age_ms));
       o.push_back("  jobs " + fixed(job_rate, 1) + "/s (avg " + fixed(avg_job_rate, 1) +
@@ -214,6 +226,10 @@ void run_watch(const GlobalOptions& g, const WatchFlags& f) {
                   "/s   consumers " + std::to_string(s.consumers.size()));
       o.push_back("");
       o.push_back("  " + bar(progress, 50) + " " + pct + (drained ? "  drained" : eta));
+      if (!s.paused.empty()) {
+        o.push_back("");
+        o.push_back("  paused: " + (s.paused.count("*") ? std::string("every account") : paused_text(s)));
+      }
       for (const auto& c : s.circuits) {
         o.push_back("");
         o.push_back("  circuit " + c.state + ": account " + c.account + "  " + c.error);
@@ -232,10 +248,12 @@ void run_watch(const GlobalOptions& g, const WatchFlags& f) {
                 << " running=" << count(s, "running")
                 << " retry_scheduled=" << count(s, "retry_scheduled")
                 << " succeeded=" << count(s, "succeeded") << " failed=" << count(s, "failed")
-                << " dead=" << count(s, "dead") << " waiting=" << s.waiting
+                << " dead=" << count(s, "dead") << " cancelled=" << count(s, "cancelled")
+                << " waiting=" << s.waiting + s.in_lanes
                 << " in_flight=" << s.pending << " delayed=" << s.delayed
                 << " rate=" << fixed(job_rate, 1) << "/s calls=" << fixed(call_rate, 0)
                 << "/s retries=" << fixed(retry_rate, 1) << "/s progress=" << pct
+                << (s.paused.empty() ? "" : " paused=" + paused_text(s))
                 << (drained ? " drained" : "") << std::endl;
     }
     prev = s;

@@ -309,6 +309,7 @@ void read_file(const toml::table& root, Config& cfg, const Account& templ, Probl
        {"circuit_probe_interval", dur(cfg.circuit_probe_interval)},
        {"max_attempts", integer(cfg.max_attempts)},
        {"delete_conflict_rounds", integer(cfg.delete_conflict_rounds)},
+       {"max_reclaims", integer(cfg.max_reclaims)},
        {"events_maxlen",
         [&](const toml::node& x, const std::string& f) { read_int(x, f, cfg.events_maxlen, p); }},
        {"metrics_listen", str(cfg.metrics_listen)},
@@ -403,6 +404,7 @@ void validate(Config& cfg, Problems& p) {
   validate_positive(cfg.circuit_probe_interval, "circuit_probe_interval", p);
   if (cfg.max_attempts < 1) p.add("max_attempts", "must be >= 1");
   if (cfg.delete_conflict_rounds < 0) p.add("delete_conflict_rounds", "must be >= 0");
+  if (cfg.max_reclaims < 0) p.add("max_reclaims", "must be >= 0 (0: no limit)");
   if (cfg.events_maxlen < 1) p.add("events_maxlen", "must be >= 1");
   if (!cfg.metrics_listen.empty()) {
     const auto colon = cfg.metrics_listen.rfind(':');
@@ -508,6 +510,7 @@ toml::table redacted_table(const Config& cfg) {
   t.insert_or_assign("circuit_probe_interval", dur(cfg.circuit_probe_interval));
   t.insert_or_assign("max_attempts", static_cast<std::int64_t>(cfg.max_attempts));
   t.insert_or_assign("delete_conflict_rounds", static_cast<std::int64_t>(cfg.delete_conflict_rounds));
+  t.insert_or_assign("max_reclaims", static_cast<std::int64_t>(cfg.max_reclaims));
   t.insert_or_assign("events_maxlen", static_cast<std::int64_t>(cfg.events_maxlen));
   t.insert_or_assign("metrics_listen", cfg.metrics_listen);
   t.insert_or_assign("fleet_rate", cfg.fleet_rate);

@@ -58,6 +58,7 @@ struct Config {
   std::chrono::milliseconds circuit_probe_interval{60000};
   int max_attempts = 10;               ///< default per job, when the job does not say
   int delete_conflict_rounds = 5;      ///< offboarding: list-again rounds after DeleteConflict
+  int max_reclaims = 5;  ///< times a job is taken back from a worker that stopped renewing, then dead
   long events_maxlen = 100000;         ///< <ns>:events MAXLEN ~
   /// keys: throttled, transient, concurrent_modification, unmodifiable
   std::map<std::string, Backoff> backoff;

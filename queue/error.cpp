@@ -20,6 +20,9 @@ class QueueCategory : public std::error_category {
       case Errc::not_found: return "not found";
       case Errc::reply_too_large: return "Redis reply too large";
       case Errc::tls_error: return "TLS with Redis failed";
+      case Errc::cancel_requested: return "the job was cancelled";
+      case Errc::paused: return "the job's account is paused";
+      case Errc::refused: return "refused in the job's current state";
     }
     return "unknown queue error";
   }

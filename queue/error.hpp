@@ -19,6 +19,9 @@ enum class Errc {
   not_found,        ///< no such job / entry
   reply_too_large,  ///< a reply exceeded the parser's size bound (the connection is dropped)
   tls_error,        ///< TLS handshake or certificate verification failed
+  cancel_requested, ///< `iamq cancel` asked for this running job: stop before its next call
+  paused,           ///< the job's account (or every account) is paused: hand it back
+  refused,          ///< the job is not in a state that allows this (retry of a running job…)
 };
 
 const std::error_category& queue_category() noexcept;

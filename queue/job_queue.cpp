@@ -10,9 +10,14 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "queue/job_queue_detail.hpp"
 #include "queue/lua_scripts.hpp"
 
 namespace iamq::queue {
+
+using detail::head;
+using detail::map_status;
+using detail::simple;
 
 namespace {
 
@@ -38,27 +43,6 @@ const Script& script(std::string_view name) {
   return cache.emplace(std::string(name), std::move(s)).first->second;
 }
 
-/// The status word a script returns first ("ok", "lost", "missing", "run" …).
-std::string head(const Reply& r) {
-  if (r.is_array() && !r.elements.empty()) return r.elements[0].as_string().value_or("");
-  return {};
-}
-
-std::error_code map_status(const std::string& status) {
-  if (status == "lost") return make_error_code(Errc::lost_claim);
-  if (status == "missing") return make_error_code(Errc::not_found);
-  if (status.empty()) return make_error_code(Errc::protocol_error);
-  return {};
-}
-
-/// Done-style completion for scripts that return {'ok', …} | {'lost'} | {'missing'}.
-RedisConnection::Completion simple(JobQueue::Done done) {
-  return [done = std::move(done)](std::error_code ec, Reply r) {
-    if (ec) return done(ec);
-    done(map_status(head(r)));
-  };
-}
-
 bool safe_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id) {
@@ -80,6 +64,7 @@ std::vector<StreamEntry> parse_entries(const Reply& list) {
     auto fields = e.elements[1].as_map();
     se.job_json = fields["job"];
     se.id = fields["id"];
+    se.claim = fields.count("claim") > 0;
     if (!se.entry_id.empty()) out.push_back(std::move(se));
   }
   return out;
@@ -105,13 +90,14 @@ std::string_view to_string(JobStatus s) {
       return "failed";
     case JobStatus::dead:
       return "dead";
+    case JobStatus::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }
 
 std::optional<JobStatus> job_status_from_string(std::string_view s) {
-  for (auto st : {JobStatus::queued, JobStatus::running, JobStatus::retry_scheduled,
-                  JobStatus::succeeded, JobStatus::failed, JobStatus::dead}) {
+  for (auto st : kAllStatuses) {
     if (to_string(st) == s) return st;
   }
   return std::nullopt;
@@ -150,7 +136,8 @@ void JobQueue::eval(std::string_view name, std::vector<std::string> keys,
   auto retry_cmd = std::make_shared<std::vector<std::string>>(cmd);
   // Writes whose loss in a failover would lose a job or a result wait for a replica (WAIT,
   // when the connection has wait_replicas set and the master has replicas).
-  const bool replicated = name == "enqueue" || name == "finish" || name == "dead" || name == "invalid";
+  const bool replicated = name == "enqueue" || name == "finish" || name == "dead" || name == "route" ||
+                          name == "cancel";
   auto send = [this, replicated](std::vector<std::string> c, RedisConnection::Completion d) {
     if (replicated) {
       conn_.command_replicated(std::move(c), std::move(d));
@@ -178,119 +165,148 @@ void JobQueue::ensure_group(Done done) {
                 });
 }
 
-void JobQueue::read(std::size_t max, std::chrono::milliseconds block,
-                    std::function<void(std::error_code, std::vector<StreamEntry>)> done) {
-  if (max == 0) {
-    done({}, {});
-    return;
-  }
-  std::vector<std::string> cmd = {"XREADGROUP",   "GROUP", Keys::group,
-                                  opts_.consumer, "COUNT", std::to_string(max)};
+void JobQueue::read_intake(
+    const std::string& cursor, std::size_t max, std::chrono::milliseconds block,
+    std::function<void(std::error_code, std::vector<StreamEntry>, std::string)> done) {
+  std::vector<std::string> cmd = {"XREAD", "COUNT", std::to_string(std::max<std::size_t>(1, max))};
   if (block.count() > 0) {
     cmd.push_back("BLOCK");
     cmd.push_back(ms_string(block));
   }
-  cmd.insert(cmd.end(), {"STREAMS", keys_.jobs(), ">"});
+  cmd.insert(cmd.end(), {"STREAMS", keys_.jobs(), cursor.empty() ? std::string("0-0") : cursor});
   auto timeout = blocking_.options().command_timeout + block;
-  blocking_.command(
-      std::move(cmd), timeout,
-      [this, max, block, done = std::move(done)](std::error_code ec, Reply r) mutable {
-        if (ec == Errc::server_error && r.str.rfind("NOGROUP", 0) == 0) {
-          // The stream or group was deleted: recreate, then read again.
-          ensure_group([this, max, block, done = std::move(done)](std::error_code ec2) mutable {
-            if (ec2) return done(ec2, {});
-            read(max, block, std::move(done));
-          });
-          return;
-        }
-        if (ec) return done(ec, {});
-        std::vector<StreamEntry> out;
-        if (r.is_array()) {
-          for (const auto& stream : r.elements) {
-            if (stream.is_array() && stream.elements.size() == 2) {
-              auto part = parse_entries(stream.elements[1]);
-              out.insert(out.end(), std::make_move_iterator(part.begin()),
-                         std::make_move_iterator(part.end()));
-            }
-          }
-        }
-        done({}, std::move(out));
-      });
+  blocking_.command(std::move(cmd), timeout,
+                    [cursor, done = std::move(done)](std::error_code ec, Reply r) {
+                      if (ec) return done(ec, {}, cursor);
+                      std::vector<StreamEntry> out;
+                      if (r.is_array()) {
+                        for (const auto& stream : r.elements) {
+                          if (stream.is_array() && stream.elements.size() == 2) {
+                            auto part = parse_entries(stream.elements[1]);
+                            out.insert(out.end(), std::make_move_iterator(part.begin()),
+                                       std::make_move_iterator(part.end()));
+                          }
+                        }
+                      }
+                      std::string next = out.empty() ? cursor : out.back().entry_id;
+                      done({}, std::move(out), std::move(next));
+                    });
 }
 
-void JobQueue::adopt(const StreamEntry& entry,
-                     std::function<void(std::error_code, AdoptResult)> done) {
-  AdoptResult res;
-  res.entry_id = entry.entry_id;
-  std::variant<JobSummary, std::string> checked = std::string("no job validator configured");
-  const bool oversized = entry.job_json.size() > opts_.max_entry_bytes;
-  if (oversized) {
-    // Before any parse or copy: an 8 MiB entry is refused by its size alone.
-    checked = "job is " + std::to_string(entry.job_json.size()) + " bytes; the limit is " +
-              std::to_string(opts_.max_entry_bytes);
-  } else if (opts_.validator) {
-    checked = opts_.validator(entry.job_json, "x-" + entry.entry_id);
-  }
-  if (auto* err = std::get_if<std::string>(&checked)) {
-    // Invalid: dead-letter with the validation message; keep the id if it is usable so that
-    // `iamq status ID` can tell what happened.
-    std::string id;
-    auto j = oversized ? nlohmann::json() : nlohmann::json::parse(entry.job_json, nullptr, false);
-    if (j.is_object() && j.contains("id") && j["id"].is_string() &&
-        safe_id(j["id"].get<std::string>())) {
-      id = j["id"].get<std::string>();
-    } else if (safe_id(entry.id)) {
-      id = entry.id;
-    } else {
-      id = "x-" + entry.entry_id;  // as a valid plain XADD without an id would be named
+void JobQueue::route(const std::vector<StreamEntry>& entries,
+                     std::function<void(std::error_code, std::vector<RouteResult>)> done) {
+  std::vector<RouteResult> results;
+  std::vector<std::string> args;
+  args.push_back("0");
+  std::size_t n = 0;
+  for (const auto& e : entries) {
+    if (e.claim) continue;  // a started job's claim: never routed
+    RouteResult res;
+    res.entry_id = e.entry_id;
+    std::variant<JobSummary, std::string> checked = std::string("no job validator configured");
+    const bool oversized = e.job_json.size() > opts_.max_entry_bytes;
+    if (oversized) {
+      // Before any parse or copy: an 8 MiB entry is refused by its size alone.
+      checked = "job is " + std::to_string(e.job_json.size()) + " bytes; the limit is " +
+                std::to_string(opts_.max_entry_bytes);
+    } else if (opts_.validator) {
+      checked = opts_.validator(e.job_json, "x-" + e.entry_id);
     }
-    res.outcome = AdoptResult::Outcome::invalid;
-    res.id = id;
-    res.error = *err;
-    std::string stored = opts_.store_invalid
-                             ? opts_.store_invalid(entry.job_json)
-                             : entry.job_json.substr(0, std::min(entry.job_json.size(), opts_.max_entry_bytes));
-    eval("invalid", {},
-         {id, entry.entry_id, std::move(stored), *err, std::to_string(opts_.result_ttl.count())},
-         [res = std::move(res), done = std::move(done)](std::error_code ec, Reply r) mutable {
-           if (!ec) ec = map_status(head(r));
-           done(ec, std::move(res));
-         });
+    std::vector<std::string> group;
+    if (auto* err = std::get_if<std::string>(&checked)) {
+      // Invalid: dead-letter with the validation message; keep the id if it is usable so that
+      // `iamq status ID` can tell what happened.
+      std::string id;
+      auto j = oversized ? nlohmann::json() : nlohmann::json::parse(e.job_json, nullptr, false);
+      if (j.is_object() && j.contains("id") && j["id"].is_string() &&
+          safe_id(j["id"].get<std::string>())) {
+        id = j["id"].get<std::string>();
+      } else if (safe_id(e.id)) {
+        id = e.id;
+      } else {
+        id = "x-" + e.entry_id;  // as a valid plain XADD without an id would be named
+      }
+      res.id = id;
+      res.error = *err;
+      std::string stored =
+          opts_.store_invalid
+              ? opts_.store_invalid(e.job_json)
+              : e.job_json.substr(0, std::min(e.job_json.size(), opts_.max_entry_bytes));
+      group = {e.entry_id, "invalid", id, std::move(stored), *err, "", "", "", "0", "normal", "0"};
+    } else {
+      auto& job = std::get<JobSummary>(checked);
+      res.id = job.id;
+      std::string kind = "job";
+      if (opts_.known_account && !opts_.known_account(job.account)) {
+        kind = "reject";
+        res.error = "account \"" + job.account + "\" is not configured";
+      }
+      group = {e.entry_id, kind, job.id, job.canonical_json, res.error, job.type, job.account,
+               job.user_name, std::to_string(job.max_attempts), job.priority,
+               std::to_string(job.not_before_ms)};
+    }
+    for (auto& g : group) args.push_back(std::move(g));
+    results.push_back(std::move(res));
+    ++n;
+  }
+  if (n == 0) {
+    done({}, std::move(results));
     return;
   }
-  auto& job = std::get<JobSummary>(checked);
-  res.id = job.id;
-  eval("adopt", {},
-       {job.id, entry.entry_id, job.type, job.account, job.user_name,
-        std::to_string(job.max_attempts), job.canonical_json},
-       [res = std::move(res), done = std::move(done)](std::error_code ec, Reply r) mutable {
-         if (ec) return done(ec, std::move(res));
-         std::string h = head(r);
-         if (h == "run" && r.elements.size() >= 5) {
-           res.outcome = AdoptResult::Outcome::run;
-           res.status = r.elements[1].as_string().value_or("");
-           res.attempts = static_cast<int>(r.elements[2].as_integer().value_or(0));
-           res.checkpoint = r.elements[3].as_string().value_or("");
-           res.job_json = r.elements[4].as_string().value_or("");
-         } else if (h == "duplicate" || h == "finished") {
-           res.outcome =
-               h == "duplicate" ? AdoptResult::Outcome::duplicate : AdoptResult::Outcome::finished;
-           if (r.elements.size() > 1) res.status = r.elements[1].as_string().value_or("");
-         } else {
-           auto e = map_status(h);
-           return done(e ? e : make_error_code(Errc::protocol_error), std::move(res));
+  args[0] = std::to_string(n);
+  eval("route", {}, std::move(args),
+       [results = std::move(results), done = std::move(done)](std::error_code ec, Reply r) mutable {
+         if (!ec && (!r.is_array() || r.elements.size() != results.size())) {
+           ec = make_error_code(Errc::protocol_error);
          }
-         done({}, std::move(res));
+         if (ec) return done(ec, {});
+         using O = RouteResult::Outcome;
+         for (std::size_t i = 0; i < results.size(); ++i) {
+           const std::string w = r.elements[i].as_string().value_or("");
+           results[i].outcome = w == "routed"      ? O::routed
+                                : w == "scheduled" ? O::scheduled
+                                : w == "duplicate" ? O::duplicate
+                                : w == "finished"  ? O::finished
+                                : w == "dead"      ? O::dead
+                                                   : O::gone;
+         }
+         done({}, std::move(results));
        });
 }
 
-void JobQueue::mark_running(const std::string& id, const std::string& entry_id,
-                            std::function<void(std::error_code, int)> done) {
-  eval("running", {}, {id, entry_id}, [done = std::move(done)](std::error_code ec, Reply r) {
-    if (ec) return done(ec, 0);
-    if (auto e = map_status(head(r))) return done(e, 0);
-    if (r.elements.size() < 2) return done(make_error_code(Errc::protocol_error), 0);
-    done({}, static_cast<int>(r.elements[1].as_integer().value_or(0)));
+void JobQueue::claim(const std::vector<LaneGrant>& grants, std::size_t max,
+                     std::function<void(std::error_code, std::vector<Claim>)> done) {
+  if (max == 0 || grants.empty()) {
+    done({}, {});
+    return;
+  }
+  std::vector<std::string> args = {std::to_string(max), std::to_string(opts_.bulk_share)};
+  for (const auto& g : grants) {
+    args.push_back(g.account);
+    args.push_back(std::to_string(g.max));
+  }
+  eval("claim", {}, std::move(args), [done = std::move(done)](std::error_code ec, Reply r) {
+    if (ec) return done(ec, {});
+    if (!r.is_array() || r.elements.size() % 10 != 0) {
+      return done(make_error_code(Errc::protocol_error), {});
+    }
+    std::vector<Claim> out;
+    const auto& e = r.elements;
+    for (std::size_t i = 0; i + 9 < e.size(); i += 10) {
+      Claim c;
+      c.id = e[i].as_string().value_or("");
+      c.entry_id = e[i + 1].as_string().value_or("");
+      c.status = e[i + 2].as_string().value_or("");
+      c.attempts = static_cast<int>(e[i + 3].as_integer().value_or(0));
+      c.checkpoint = e[i + 4].as_string().value_or("");
+      c.job_json = e[i + 5].as_string().value_or("");
+      c.reclaims = static_cast<int>(e[i + 6].as_integer().value_or(0));
+      c.resumes = static_cast<int>(e[i + 7].as_integer().value_or(0));
+      c.handbacks = static_cast<int>(e[i + 8].as_integer().value_or(0));
+      c.priority = e[i + 9].as_string().value_or("normal");
+      out.push_back(std::move(c));
+    }
+    done({}, std::move(out));
   });
 }
 
@@ -348,6 +364,10 @@ void JobQueue::schedule_retry(const std::string& id, const std::string& entry_id
   eval("retry", {}, {id, entry_id, ms_string(delay), error}, simple(std::move(done)));
 }
 
+void JobQueue::wake(const std::string& id, const std::string& entry_id, Done done) {
+  eval("wake", {}, {id, entry_id}, simple(std::move(done)));
+}
+
 void JobQueue::schedule_delayed(const std::string& id, const std::string& entry_id,
                                 std::chrono::milliseconds delay, const std::string& error,
                                 Done done) {
@@ -364,14 +384,16 @@ void JobQueue::promote_due(std::size_t limit,
 }
 
 void JobQueue::finish(const std::string& id, const std::string& entry_id, JobStatus status,
-                      const std::string& result_json, const std::string& error, Done done) {
-  if (status != JobStatus::succeeded && status != JobStatus::failed) {
+                      const std::string& result_json, const std::string& error, Done done,
+                      const std::string& checkpoint_json) {
+  if (status != JobStatus::succeeded && status != JobStatus::failed &&
+      status != JobStatus::cancelled) {
     done(make_error_code(Errc::protocol_error));
     return;
   }
   eval("finish", {},
        {id, entry_id, std::string(to_string(status)), result_json, error,
-        std::to_string(opts_.result_ttl.count())},
+        std::to_string(opts_.result_ttl.count()), checkpoint_json},
        simple(std::move(done)));
 }
 
@@ -380,39 +402,29 @@ void JobQueue::dead_letter(const std::string& id, const std::string& entry_id,
   eval("dead", {}, {id, entry_id, reason, error}, simple(std::move(done)));
 }
 
-void JobQueue::requeue(const std::string& id, const std::string& entry_id, Done done) {
-  eval("requeue", {}, {id, entry_id}, simple(std::move(done)));
+void JobQueue::requeue(const std::string& id, const std::string& entry_id, Done done,
+                       const std::string& reason) {
+  eval("requeue", {}, {id, entry_id, reason}, simple(std::move(done)));
 }
 
-void JobQueue::renew(const std::vector<std::string>& entry_ids,
-                     std::function<void(std::error_code, std::vector<std::string>)> done) {
-  if (entry_ids.empty()) {
-    done({}, {});
-    return;
-  }
-  eval("renew", {}, entry_ids, [done = std::move(done)](std::error_code ec, Reply r) {
+void JobQueue::lease(const std::vector<std::string>& live, std::chrono::milliseconds min_idle,
+                     std::size_t count,
+                     std::function<void(std::error_code, LeaseResult)> done) {
+  std::vector<std::string> args = {ms_string(min_idle), reclaim_cursor_,
+                                   std::to_string(std::max<std::size_t>(1, count)),
+                                   std::to_string(std::max(0, opts_.max_reclaims))};
+  args.insert(args.end(), live.begin(), live.end());
+  eval("lease", {}, std::move(args), [this, done = std::move(done)](std::error_code ec, Reply r) {
     if (ec) return done(ec, {});
-    std::vector<std::string> lost;
-    for (const auto& e : r.elements) lost.push_back(e.as_string().value_or(""));
-    done({}, std::move(lost));
+    if (!r.is_array() || r.elements.size() < 4) return done(make_error_code(Errc::protocol_error), {});
+    LeaseResult res;
+    for (const auto& e : r.elements[0].elements) res.lost.push_back(e.as_string().value_or(""));
+    // Keep the cursor so that successive ticks walk the whole pending list.
+    reclaim_cursor_ = r.elements[1].as_string().value_or("0-0");
+    res.reclaimed = static_cast<std::size_t>(r.elements[2].as_integer().value_or(0));
+    res.dead = static_cast<std::size_t>(r.elements[3].as_integer().value_or(0));
+    done({}, std::move(res));
   });
-}
-
-void JobQueue::reclaim(std::chrono::milliseconds min_idle, std::size_t count,
-                       std::function<void(std::error_code, std::vector<StreamEntry>)> done) {
-  eval("reclaim", {}, {ms_string(min_idle), reclaim_cursor_, std::to_string(count)},
-       [this, done = std::move(done)](std::error_code ec, Reply r) {
-         if (ec == Errc::server_error && r.str.find("NOGROUP") != std::string::npos) {
-           return done({}, {});  // no group yet: nothing to reclaim
-         }
-         if (ec) return done(ec, {});
-         if (!r.is_array() || r.elements.size() < 2) {
-           return done(make_error_code(Errc::protocol_error), {});
-         }
-         // Keep the cursor so that successive calls walk the whole pending list.
-         reclaim_cursor_ = r.elements[0].as_string().value_or("0-0");
-         done({}, parse_entries(r.elements[1]));
-       });
 }
 
 void JobQueue::set_circuit(const std::string& account, const std::string& state,
@@ -424,216 +436,6 @@ void JobQueue::drained(std::function<void(std::error_code, bool)> done) {
   eval("drained", {}, {}, [done = std::move(done)](std::error_code ec, Reply r) {
     if (ec) return done(ec, false);
     done({}, r.as_integer().value_or(1) == 0);
-  });
-}
-
-void JobQueue::enqueue(std::vector<JobSummary> jobs,
-                       std::function<void(std::error_code, std::vector<EnqueueResult>)> done) {
-  struct State {
-    std::vector<EnqueueResult> results;
-    std::size_t batches_left = 0;
-    std::error_code first_error;
-    std::function<void(std::error_code, std::vector<EnqueueResult>)> done;
-  };
-  auto st = std::make_shared<State>();
-  st->done = std::move(done);
-  st->results.resize(jobs.size());
-  if (jobs.empty()) {
-    st->done({}, {});
-    return;
-  }
-  std::size_t batch = opts_.enqueue_batch;
-  st->batches_left = (jobs.size() + batch - 1) / batch;
-  // Every batch is sent at once (pipelined on the connection); each is one atomic script.
-  for (std::size_t start = 0; start < jobs.size(); start += batch) {
-    std::size_t end = std::min(jobs.size(), start + batch);
-    std::vector<std::string> args;
-    args.reserve(1 + 6 * (end - start));
-    args.push_back(std::to_string(end - start));
-    for (std::size_t i = start; i < end; ++i) {
-      auto& j = jobs[i];
-      st->results[i].id = j.id;
-      args.push_back(j.id);
-      args.push_back(j.type);
-      args.push_back(j.account);
-      args.push_back(j.user_name);
-      args.push_back(std::to_string(j.max_attempts));
-      args.push_back(std::move(j.canonical_json));
-    }
-    eval("enqueue", {}, std::move(args), [st, start, end](std::error_code ec, Reply r) {
-      if (!ec && (!r.is_array() || r.elements.size() != 2 * (end - start))) {
-        ec = make_error_code(Errc::protocol_error);
-      }
-      if (ec) {
-        if (!st->first_error) st->first_error = ec;
-      } else {
-        for (std::size_t i = start; i < end; ++i) {
-          const Reply& flag = r.elements[2 * (i - start)];
-          const Reply& val = r.elements[2 * (i - start) + 1];
-          auto& out = st->results[i];
-          out.created = flag.as_integer().value_or(0) == 1;
-          if (out.created) {
-            out.entry_id = val.as_string().value_or("");
-          } else {
-            out.status = val.as_string().value_or("");
-          }
-        }
-      }
-      if (--st->batches_left == 0) st->done(st->first_error, std::move(st->results));
-    });
-  }
-}
-
-void JobQueue::get_job(const std::string& id,
-                       std::function<void(std::error_code, std::optional<JobRecord>)> done) {
-  auto rec = std::make_shared<JobRecord>();
-  auto failed = std::make_shared<std::error_code>();
-  conn_.command({"HGETALL", keys_.job(id)}, [rec, failed](std::error_code ec, Reply r) {
-    if (ec) *failed = ec;
-    rec->fields = r.as_map();
-  });
-  // Pipelined: the LRANGE reply arrives after the HGETALL reply.
-  conn_.command({"LRANGE", keys_.steps(id), "0", "-1"},
-                [rec, failed, done = std::move(done)](std::error_code ec, Reply r) {
-                  if (*failed) return done(*failed, std::nullopt);
-                  if (ec) return done(ec, std::nullopt);
-                  if (rec->fields.empty()) return done({}, std::nullopt);
-                  for (const auto& e : r.elements) rec->steps.push_back(e.as_string().value_or(""));
-                  done({}, std::move(*rec));
-                });
-}
-
-void JobQueue::stats(std::function<void(std::error_code, QueueStats)> done) {
-  eval("stats", {}, {}, [done = std::move(done)](std::error_code ec, Reply r) {
-    QueueStats s;
-    if (ec) return done(ec, s);
-    if (!r.is_array() || r.elements.size() < 10) {
-      return done(make_error_code(Errc::protocol_error), s);
-    }
-    const auto& e = r.elements;
-    s.now_ms = e[0].as_integer().value_or(0);
-    for (auto st : {JobStatus::queued, JobStatus::running, JobStatus::retry_scheduled,
-                    JobStatus::succeeded, JobStatus::failed, JobStatus::dead}) {
-      s.counts[std::string(to_string(st))] = 0;
-    }
-    for (const auto& [k, v] : e[1].as_map()) {
-      try {
-        s.counts[k] = std::stoll(v);
-      } catch (...) {
-      }
-    }
-    s.stream_length = e[2].as_integer().value_or(0);
-    s.pending = e[3].as_integer().value_or(0);
-    s.waiting = std::max<long long>(0, s.stream_length - s.pending);
-    s.delayed = e[4].as_integer().value_or(0);
-    s.delayed_due = e[5].as_integer().value_or(0);
-    s.dead = e[6].as_integer().value_or(0);
-    s.counts["dead"] = s.dead;
-    s.oldest_waiting_age_ms = e[7].as_integer().value_or(-1);
-    const auto& cs = e[8].elements;
-    for (std::size_t i = 0; i + 2 < cs.size(); i += 3) {
-      s.consumers.push_back({cs[i].as_string().value_or(""), cs[i + 1].as_integer().value_or(0),
-                             cs[i + 2].as_integer().value_or(0)});
-    }
-    const auto& cc = e[9].elements;
-    for (std::size_t i = 0; i + 3 < cc.size(); i += 4) {
-      s.circuits.push_back({cc[i].as_string().value_or(""), cc[i + 1].as_string().value_or(""),
-                            cc[i + 2].as_string().value_or(""),
-                            cc[i + 3].as_integer().value_or(0)});
-    }
-    done({}, std::move(s));
-  });
-}
-
-void JobQueue::dlq_list(
-    std::size_t limit,
-    std::function<void(std::error_code, std::vector<std::map<std::string, std::string>>)> done) {
-  conn_.command({"XREVRANGE", keys_.dead(), "+", "-", "COUNT", std::to_string(limit)},
-                [done = std::move(done)](std::error_code ec, Reply r) {
-                  std::vector<std::map<std::string, std::string>> out;
-                  if (ec) return done(ec, out);
-                  for (const auto& e : r.elements) {
-                    if (!e.is_array() || e.elements.size() < 2) continue;
-                    auto m = e.elements[1].as_map();
-                    m["dead_entry"] = e.elements[0].as_string().value_or("");
-                    out.push_back(std::move(m));
-                  }
-                  done({}, std::move(out));
-                });
-}
-
-void JobQueue::dlq_retry(const std::string& id, Done done) {
-  eval("dlq_retry", {}, {id, "", "500"}, [done = std::move(done)](std::error_code ec, Reply r) {
-    if (ec) return done(ec);
-    if (!r.is_array() || r.elements.size() < 3) return done(make_error_code(Errc::protocol_error));
-    auto retried = r.elements[0].as_integer().value_or(0);
-    if (retried == 1) return done({});
-    if (retried == 0) return done(make_error_code(Errc::protocol_error));  // invalid job
-    done(make_error_code(Errc::not_found));
-  });
-}
-
-void JobQueue::dlq_retry_all(std::function<void(std::error_code, std::size_t, std::size_t)> done) {
-  struct State {
-    std::size_t retried = 0;
-    std::size_t skipped = 0;
-    std::function<void(std::error_code, std::size_t, std::size_t)> done;
-    std::function<void(std::string)> step;
-  };
-  auto st = std::make_shared<State>();
-  st->done = std::move(done);
-  st->step = [this, w = std::weak_ptr<State>(st)](std::string cursor) {
-    auto s = w.lock();
-    if (!s) return;
-    eval("dlq_retry", {}, {"", cursor, "500"}, [s](std::error_code ec, Reply r) {
-      if (!ec && (!r.is_array() || r.elements.size() < 3))
-        ec = make_error_code(Errc::protocol_error);
-      if (ec) return s->done(ec, s->retried, s->skipped);
-      s->retried += static_cast<std::size_t>(r.elements[0].as_integer().value_or(0));
-      s->skipped += static_cast<std::size_t>(r.elements[1].as_integer().value_or(0));
-      std::string next = r.elements[2].as_string().value_or("");
-      if (next.empty()) return s->done({}, s->retried, s->skipped);
-      s->step(next);
-    });
-  };
-  st->step("");
-}
-
-void JobQueue::dlq_purge(std::optional<std::chrono::milliseconds> older_than,
-                         std::function<void(std::error_code, std::size_t)> done) {
-  struct State {
-    std::size_t purged = 0;
-    std::string upto = "+";
-    std::function<void(std::error_code, std::size_t)> done;
-    std::function<void()> step;
-  };
-  auto st = std::make_shared<State>();
-  st->done = std::move(done);
-  st->step = [this, w = std::weak_ptr<State>(st)] {
-    auto s = w.lock();
-    if (!s) return;
-    eval("dlq_purge", {}, {s->upto, "500"}, [s](std::error_code ec, Reply r) {
-      if (ec) return s->done(ec, s->purged);
-      auto n = r.as_integer().value_or(0);
-      s->purged += static_cast<std::size_t>(n);
-      if (n < 500) return s->done({}, s->purged);
-      s->step();
-    });
-  };
-  if (!older_than) {
-    st->step();
-    return;
-  }
-  // Entry ids start with their creation time in ms: purge ids up to (server now - age).
-  conn_.command({"TIME"}, [st, age = *older_than](std::error_code ec, Reply r) {
-    if (ec) return st->done(ec, 0);
-    if (r.elements.size() < 2) return st->done(make_error_code(Errc::protocol_error), 0);
-    long long now = r.elements[0].as_integer().value_or(0) * 1000 +
-                    r.elements[1].as_integer().value_or(0) / 1000;
-    long long cutoff = now - age.count();
-    if (cutoff <= 0) return st->done({}, 0);
-    st->upto = "(" + std::to_string(cutoff) + "-0";
-    st->step();
   });
 }
 

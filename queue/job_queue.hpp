@@ -4,11 +4,19 @@
 /// neither lose a job nor record it twice.
 ///
 /// Keys (all under `<ns>:`, default ns `iamq`; single Redis instance, not Cluster):
-///   <ns>:jobs             stream, consumer group `workers`; entry fields `id`, `job` (JSON).
-///                         Entries are XDELeted once acknowledged, so XLEN = waiting + in flight.
+///   <ns>:jobs             stream: the intake (producers' entries, fields `job` and maybe `id`,
+///                         read without the group and routed into lanes) and the claims of
+///                         started jobs (fields `id`, `claim`), pending in consumer group
+///                         `workers` for the worker running the job. Entries are XDELeted once
+///                         routed or finished, so XLEN = not yet routed + in flight.
+///   <ns>:lane:<acct>:<p>  list of job ids waiting to start, per account and priority
+///                         (urgent, normal, bulk), FIFO
+///   <ns>:lanes            set of lane keys; <ns>:starts hash: starts per account (bulk share)
+///   <ns>:paused           hash: `*` (every account) or an account -> {"since","reason"}
 ///   <ns>:job:<id>         hash: the job's record (status, attempts, job, entry, checkpoint …)
 ///   <ns>:job:<id>:steps   list: the step log, one JSON object per recorded step
-///   <ns>:delayed          zset: job ids waiting for a later attempt, score = due time (ms)
+///   <ns>:delayed          zset: job ids waiting for a later attempt or their not_before,
+///                         score = due time (ms)
 ///   <ns>:dead             stream: dead letters (id, job, reason, error, attempts, entry)
 ///   <ns>:events           stream capped with MAXLEN ~: one entry per state change
 ///   <ns>:counts           hash: status -> number of jobs (terminal ones: running totals)
@@ -16,9 +24,14 @@
 ///   <ns>:circuits         set: accounts that have a circuit hash
 /// Times are Redis server time in milliseconds since the epoch (TIME inside the scripts).
 ///
-/// Fencing: every move of an in-flight job names the stream entry it came from and checks that
-/// this consumer still owns it (XPENDING); if the entry was reclaimed by another worker the move
+/// Fencing: every move of an in-flight job names its claim entry and checks that this consumer
+/// still owns it (XPENDING); if the entry was taken back (its worker stopped renewing) the move
 /// fails with Errc::lost_claim and changes nothing — the job must then be abandoned.
+///
+/// A job's record field `where` says where it waits: intake | lane | scheduled (not_before) |
+/// delayed (backoff) | claimed | done. Delivery counts: `deliveries` (starts), `reclaims`
+/// (taken back after its worker stopped renewing), `resumes` (back from the delayed set),
+/// `handbacks` (shutdown, pause, open circuit); `attempts` = deliveries (kept for old readers).
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -50,11 +63,20 @@ struct Keys {
     return ns + ":circuit:" + std::string(account);
   }
   std::string circuits() const { return ns + ":circuits"; }
+  std::string lane(std::string_view account, std::string_view priority) const {
+    return ns + ":lane:" + std::string(account) + ":" + std::string(priority);
+  }
+  std::string lanes() const { return ns + ":lanes"; }
+  std::string paused() const { return ns + ":paused"; }
   static constexpr const char* group = "workers";
 };
 
 /// Job status values, as stored in the record's `status` field.
-enum class JobStatus { queued, running, retry_scheduled, succeeded, failed, dead };
+enum class JobStatus { queued, running, retry_scheduled, succeeded, failed, dead, cancelled };
+/// Every status, in display order.
+inline constexpr JobStatus kAllStatuses[] = {
+    JobStatus::queued, JobStatus::running, JobStatus::retry_scheduled, JobStatus::succeeded,
+    JobStatus::failed, JobStatus::dead, JobStatus::cancelled};
 std::string_view to_string(JobStatus s);
 std::optional<JobStatus> job_status_from_string(std::string_view s);
 
@@ -62,7 +84,8 @@ std::optional<JobStatus> job_status_from_string(std::string_view s);
 struct StreamEntry {
   std::string entry_id;  ///< e.g. "1700000000000-0"
   std::string job_json;  ///< field `job`
-  std::string id;        ///< field `id` when present (iamq enqueue, promotions, requeues)
+  std::string id;        ///< field `id` when present (iamq enqueue, dlq retry, claims)
+  bool claim = false;    ///< a claim entry of a started job (never routed)
 };
 
 /// A validated job, as the queue needs it. Produced by a JobValidator.
@@ -73,6 +96,8 @@ struct JobSummary {
   std::string user_name;       ///< empty for iam_calls
   int max_attempts = 0;        ///< 0: the worker's default
   std::string canonical_json;  ///< what is stored in the record and handed to the worker
+  std::string priority = "normal";  ///< urgent | normal | bulk
+  long long not_before_ms = 0;      ///< 0: none; else ms since the epoch (UTC)
 };
 
 /// Validates one job's JSON text. `default_id` is the id to use when the JSON has none
@@ -82,22 +107,54 @@ struct JobSummary {
 using JobValidator = std::function<std::variant<JobSummary, std::string>(
     std::string_view json_text, std::string_view default_id)>;
 
-/// What adopt() decided about an entry.
-struct AdoptResult {
+/// What route() did with one intake entry.
+struct RouteResult {
   enum class Outcome {
-    run,        ///< this consumer owns the job now: run it (resume from `checkpoint` if set)
-    duplicate,  ///< another entry already carries this id: acked + event, do nothing
-    invalid,    ///< failed validation: dead-lettered with `error`, acked, do nothing
-    finished,   ///< the record is already terminal (stale entry): acked, do nothing
+    routed,     ///< into its lane
+    scheduled,  ///< into the delayed set until its not_before
+    duplicate,  ///< another entry already carries this id: dropped + event
+    finished,   ///< the record is terminal (stale entry, cancelled before routing): dropped
+    dead,       ///< invalid or refused (unknown account): dead-lettered with `error`
+    gone,       ///< already routed by another worker (or a claim entry): nothing done
   };
-  Outcome outcome = Outcome::run;
+  Outcome outcome = Outcome::gone;
   std::string id;
   std::string entry_id;
-  std::string job_json;    ///< canonical job JSON (run)
-  std::string status;      ///< the record's status before adopt ("queued" for a new record)
-  int attempts = 0;        ///< attempts already made (0 for a fresh job)
-  std::string checkpoint;  ///< last checkpoint JSON given to record_step ("" if none)
-  std::string error;       ///< invalid: the validation message
+  std::string error;  ///< dead: the reason
+};
+
+/// A job this consumer started (claim()): its claim entry is pending for this consumer.
+struct Claim {
+  std::string id;
+  std::string entry_id;    ///< the claim entry (the fence for every later move)
+  std::string job_json;    ///< canonical job JSON
+  std::string status;      ///< the record's status before the claim ("queued" for a new job)
+  int attempts = 0;        ///< this delivery's number (1-based; = deliveries)
+  std::string checkpoint;  ///< last checkpoint JSON ("" if none)
+  int reclaims = 0;
+  int resumes = 0;
+  int handbacks = 0;
+  std::string priority;
+};
+
+/// One account the worker can start jobs for now, and how many at most.
+struct LaneGrant {
+  std::string account;
+  std::size_t max = 1;
+};
+
+/// What the lease keeper's tick did.
+struct LeaseResult {
+  std::vector<std::string> lost;  ///< our entries we no longer own: abandon those jobs
+  std::size_t reclaimed = 0;      ///< entries of stopped workers put back into their lanes
+  std::size_t dead = 0;           ///< of which dead-lettered (past max_reclaims)
+};
+
+/// What cancel() did.
+enum class CancelOutcome {
+  cancelled,  ///< it was waiting: now cancelled, no IAM call made
+  requested,  ///< it runs: its worker stops it before its next call
+  final,      ///< already finished (status in `status`)
 };
 
 /// Result of enqueueing one job.
@@ -140,6 +197,9 @@ struct QueueStats {
   long long oldest_waiting_age_ms = -1;     ///< age of the oldest undelivered entry; -1: none
   std::vector<ConsumerInfo> consumers;
   std::vector<CircuitInfo> circuits;
+  std::map<std::string, long long> lanes;  ///< "<account>:<priority>" -> jobs waiting (non-empty)
+  long long in_lanes = 0;                  ///< jobs waiting in lanes, all accounts
+  std::map<std::string, std::string> paused;  ///< "*" or account -> JSON {"since","reason"}
 };
 
 /// host:pid:start-time-ms, unique per worker process.
@@ -153,8 +213,12 @@ class JobQueue {
     std::chrono::seconds result_ttl{std::chrono::hours(24 * 30)};
     long events_maxlen = 100000;
     std::size_t enqueue_batch = 200;  ///< jobs per enqueue script call (calls are pipelined)
-    JobValidator validator;           ///< required by adopt()
-    /// How adopt() stores the text of an invalid entry (record, dead letter): the worker
+    JobValidator validator;           ///< required by route()
+    /// route(): accounts jobs may name (others are dead-lettered); empty: every account.
+    std::function<bool(std::string_view)> known_account;
+    int max_reclaims = 5;  ///< lease(): reclaims of a job before it is dead-lettered (0: no limit)
+    int bulk_share = 10;   ///< claim(): every Nth start of an account takes bulk first (0: never)
+        /// How route() stores the text of an invalid entry (record, dead letter): the worker
     /// redacts it and keeps a bounded prefix. Empty: at most max_entry_bytes, as received.
     std::function<std::string(std::string_view)> store_invalid;
     /// Entries larger than this are refused before any parse or copy (the job limit).
@@ -175,56 +239,63 @@ class JobQueue {
 
   /// Creates the consumer group `workers` on <ns>:jobs (MKSTREAM); fine if it exists.
   void ensure_group(Done done);
-  /// XREADGROUP up to `max` new entries, blocking up to `block` (0: do not block).
-  /// Recreates the group if it vanished (NOGROUP). Returns an empty vector on timeout.
-  void read(std::size_t max, std::chrono::milliseconds block,
-            std::function<void(std::error_code, std::vector<StreamEntry>)> done);
-  /// Takes an entry (read or reclaimed): validates it, creates the record if it came from a
-  /// plain XADD, detects duplicates and stale entries. See AdoptResult::Outcome.
-  void adopt(const StreamEntry& entry, std::function<void(std::error_code, AdoptResult)> done);
-  /// status -> running, attempts += 1; returns the attempt number now running (1-based).
-  void mark_running(const std::string& id, const std::string& entry_id,
-                    std::function<void(std::error_code, int attempt)> done);
+  /// Reads up to `max` intake entries after `cursor` ("0-0" at first) with XREAD (no group:
+  /// reading takes no ownership, so a worker that stops reading holds nothing), blocking up to
+  /// `block`. Claim entries are returned too (flag `claim`); route() skips them. `next` is the
+  /// cursor to read from next.
+  void read_intake(const std::string& cursor, std::size_t max, std::chrono::milliseconds block,
+                   std::function<void(std::error_code, std::vector<StreamEntry>, std::string next)> done);
+  /// Validates intake entries (Options::validator, Options::known_account) and routes them
+  /// in one script: lane, delayed set (not_before), or dead letters. Results in input order.
+  void route(const std::vector<StreamEntry>& entries,
+             std::function<void(std::error_code, std::vector<RouteResult>)> done);
+  /// Starts up to `max` jobs from the lanes of `grants` (round-robin in that order; priority
+  /// order and the bulk share within an account; paused accounts are skipped): each gets a
+  /// claim entry pending for this consumer, status running, deliveries + 1.
+  void claim(const std::vector<LaneGrant>& grants, std::size_t max,
+             std::function<void(std::error_code, std::vector<Claim>)> done);
   /// Appends `step_json` to the step log and stores `checkpoint_json` (if not empty) as the
   /// resume point for a worker that takes the job over. Steps recorded in the same turn of
   /// the event loop share one script call (sent at the end of the turn); each `done` still
-  /// gets its own job's answer: lost_claim, not_found, or success.
+  /// gets its own job's answer: lost_claim, not_found, success, or — the step recorded —
+  /// cancel_requested (stop the job) or paused (hand it back).
   void record_step(const std::string& id, const std::string& entry_id, const std::string& step_json,
                    const std::string& checkpoint_json, Done done);
   /// An in-process retry: status -> retry_scheduled, last_error, next_attempt_at = now+delay.
   /// The entry stays in flight (keep renewing it).
   void schedule_retry(const std::string& id, const std::string& entry_id,
                       std::chrono::milliseconds delay, const std::string& error, Done done);
-  /// A long wait: the job leaves the stream (XACK+XDEL) for <ns>:delayed, due now+delay,
+  /// The in-process retry's wait is over: status -> running. cancel_requested / paused /
+  /// lost_claim tell the worker not to make the call.
+  void wake(const std::string& id, const std::string& entry_id, Done done);
+  /// A long wait: the job leaves its claim (XACK+XDEL) for <ns>:delayed, due now+delay,
   /// status retry_scheduled. promote_due() brings it back.
   void schedule_delayed(const std::string& id, const std::string& entry_id,
                         std::chrono::milliseconds delay, const std::string& error, Done done);
-  /// Moves up to `limit` due jobs from <ns>:delayed back into <ns>:jobs, each exactly once
+  /// Moves up to `limit` due jobs from <ns>:delayed into their lanes, each exactly once
   /// even when several workers call this at the same time. Returns how many moved.
   void promote_due(std::size_t limit, std::function<void(std::error_code, std::size_t)> done);
-  /// Final status (succeeded or failed): stores result JSON and error, XACK+XDEL, and
-  /// expires the record and step log after result_ttl.
+  /// Final status (succeeded, failed or cancelled): stores result JSON and error, XACK+XDEL,
+  /// and expires the record and step log after result_ttl. `checkpoint_json` (if not empty)
+  /// replaces the stored checkpoint: where `iamq retry` resumes a failed job.
   void finish(const std::string& id, const std::string& entry_id, JobStatus status,
-              const std::string& result_json, const std::string& error, Done done);
+              const std::string& result_json, const std::string& error, Done done,
+              const std::string& checkpoint_json = {});
   /// Dead letter: XADD <ns>:dead (job, reason, error), status dead, XACK+XDEL.
   void dead_letter(const std::string& id, const std::string& entry_id, const std::string& reason,
                    const std::string& error, Done done);
-  /// Shutdown hand-back: the job goes back to the stream as a new entry (XACK+XDEL of the old
-  /// one) with its record and checkpoint kept, status queued, so the next worker resumes it
-  /// at once instead of after the visibility timeout.
-  void requeue(const std::string& id, const std::string& entry_id, Done done);
-  /// Resets the idle time of in-flight entries this consumer still owns (XCLAIM … JUSTID).
-  /// Returns the entries it no longer owns (reclaimed elsewhere: abandon those jobs).
-  void renew(const std::vector<std::string>& entry_ids,
-             std::function<void(std::error_code, std::vector<std::string> lost)> done);
-  /// XAUTOCLAIM: takes up to `count` entries idle for at least `min_idle` (consumers that
-  /// stopped renewing). Pass each to adopt(); it resumes from the last checkpoint.
-  void reclaim(std::chrono::milliseconds min_idle, std::size_t count,
-               std::function<void(std::error_code, std::vector<StreamEntry>)> done);
+  /// Hand-back: the job goes to the front of its lane (XACK+XDEL of its claim) with its record
+  /// and checkpoint kept, status queued, handbacks + 1.
+  void requeue(const std::string& id, const std::string& entry_id, Done done,
+               const std::string& reason = "handback");
+  /// The lease keeper's tick: renews `live` (our claims), then takes back up to `count`
+  /// claims idle for at least `min_idle` (their worker stopped renewing) into their lanes.
+  void lease(const std::vector<std::string>& live, std::chrono::milliseconds min_idle,
+             std::size_t count, std::function<void(std::error_code, LeaseResult)> done);
   /// Opens ("open"/"half_open") or clears ("closed") an account's circuit (for iamq stats).
   void set_circuit(const std::string& account, const std::string& state, const std::string& error,
                    Done done);
-  /// True when nothing is waiting, in flight or delayed (XLEN jobs == 0, ZCARD delayed == 0).
+  /// True when nothing is waiting (intake, lanes), in flight or delayed.
   void drained(std::function<void(std::error_code, bool)> done);
 
   // ---- producing and inspecting (iamq enqueue / status / stats / dlq) ----
@@ -246,6 +317,17 @@ class JobQueue {
   void dlq_retry(const std::string& id, Done done);
   /// Retries every dead letter whose job is valid; returns {retried, skipped_invalid}.
   void dlq_retry_all(std::function<void(std::error_code, std::size_t, std::size_t)> done);
+  /// iamq pause / resume: `account` empty = every account.
+  void pause(const std::string& account, const std::string& reason,
+             std::function<void(std::error_code, bool changed)> done);
+  void resume(const std::string& account, std::function<void(std::error_code, bool changed)> done);
+  /// iamq cancel (see CancelOutcome). not_found if there is no such job; `status` is the
+  /// final status when the outcome is `final`.
+  void cancel(const std::string& id, const std::string& reason,
+              std::function<void(std::error_code, CancelOutcome, std::string status)> done);
+  /// iamq retry: a failed or dead job back into its lane, resuming at its checkpoint with
+  /// fresh budgets. not_found; refused (with `why`: its status, or "invalid").
+  void retry(const std::string& id, std::function<void(std::error_code, std::string why)> done);
   /// Deletes dead letters older than `older_than` (all if nullopt); returns how many.
   void dlq_purge(std::optional<std::chrono::milliseconds> older_than,
                  std::function<void(std::error_code, std::size_t)> done);
@@ -254,6 +336,8 @@ class JobQueue {
   void eval(std::string_view script, std::vector<std::string> keys, std::vector<std::string> args,
             RedisConnection::Completion done);
   void flush_steps();
+  /// dlq_retry of one id, one bounded batch of the dead-letter scan per call from `cursor`.
+  void dlq_retry_from(const std::string& id, const std::string& cursor, Done done);
 
   /// record_step() calls waiting for the end of the current event-loop turn.
   struct PendingStep {

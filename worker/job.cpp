@@ -1,5 +1,7 @@
 #include "worker/job.hpp"
 
+#include "worker/rfc3339.hpp"
+
 #include <array>
 #include <optional>
 #include <random>
@@ -158,7 +160,7 @@ std::variant<Job, JobError> parse_object(const json& j) {
   Job job;
   static const std::set<std::string> known = {
       "id",   "type",       "account",        "user_name", "serial_number", "keep_user",
-      "delete_virtual", "steps", "max_attempts", "dry_run",   "meta"};
+      "delete_virtual", "steps", "max_attempts", "dry_run",   "meta", "priority", "not_before"};
   for (const auto& [k, v] : j.items()) {
     if (!known.count(k)) return err(k, "unknown field " + quote(k));
   }
@@ -242,6 +244,23 @@ std::variant<Job, JobError> parse_object(const json& j) {
     return err("delete_virtual", "delete_virtual is only for deactivate_mfa");
   }
   if (auto e = bool_field("dry_run", job.dry_run)) return *e;
+
+  // priority, not_before (scheduling)
+  if (auto it = j.find("priority"); it != j.end()) {
+    if (!it->is_string() || (*it != "urgent" && *it != "normal" && *it != "bulk")) {
+      return err("priority", "priority must be one of urgent, normal, bulk");
+    }
+    job.priority = it->get<std::string>();
+  }
+  if (auto it = j.find("not_before"); it != j.end()) {
+    std::optional<long long> t;
+    if (it->is_string()) t = parse_rfc3339_utc(it->get<std::string>());
+    if (!t) {
+      return err("not_before",
+                 "not_before must be an RFC 3339 UTC time such as 2026-12-01T09:00:00Z");
+    }
+    job.not_before_ms = *t;
+  }
 
   // max_attempts
   if (auto it = j.find("max_attempts"); it != j.end()) {
@@ -400,6 +419,8 @@ nlohmann::json to_json(const Job& job) {
   }
   if (job.max_attempts > 0) j["max_attempts"] = job.max_attempts;
   if (job.dry_run) j["dry_run"] = true;
+  if (job.priority != "normal") j["priority"] = job.priority;
+  if (job.not_before_ms > 0) j["not_before"] = format_rfc3339_utc(job.not_before_ms);
   if (job.meta.is_object() && !job.meta.empty()) j["meta"] = redact(job.meta);
   return j;
 }
@@ -429,6 +450,8 @@ queue::JobSummary summarize(const Job& job) {
   s.account = job.account;
   s.user_name = job.user_name;
   s.max_attempts = job.max_attempts;
+  s.priority = job.priority;
+  s.not_before_ms = job.not_before_ms;
   s.canonical_json = to_json(job).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return s;
 }

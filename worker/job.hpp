@@ -34,6 +34,8 @@ struct Job {
   std::vector<IamStep> steps;   ///< iam_calls
   int max_attempts = 0;         ///< 0: the worker's default
   bool dry_run = false;
+  std::string priority = "normal";  ///< urgent | normal | bulk
+  long long not_before_ms = 0;      ///< 0: none; else no call before this time (ms, UTC)
   nlohmann::json meta;  ///< opaque, echoed into the result
 };
 

@@ -161,13 +161,21 @@ Metrics::Metrics(const std::optional<std::string>& listen)
                     .Register(*registry_);
   queue_depth_ = &BuildGauge()
                       .Name("iamq_queue_depth")
-                      .Help("Queue depth by part: stream, pending, delayed, dead")
+                      .Help("Queue depth by part: stream (not yet routed), pending (running), lanes, delayed, dead")
                       .Register(*registry_);
   circuit_ =
       &BuildGauge()
            .Name("iamq_circuit_open")
            .Help("1 when the account's circuit is open (credentials failing, consumption paused)")
            .Register(*registry_);
+  paused_ = &BuildGauge()
+                 .Name("iamq_paused")
+                 .Help("1 while iamq pause holds the account (account=\"*\": every account)")
+                 .Register(*registry_);
+  lane_depth_ = &BuildGauge()
+                     .Name("iamq_lane_depth")
+                     .Help("Jobs waiting in a lane, by account and priority")
+                     .Register(*registry_);
   call_latency_ = &BuildHistogram()
                        .Name("iamq_iam_call_duration_seconds")
                        .Help("IAM call latency by action")
@@ -281,6 +289,14 @@ void Metrics::queue_depth(std::string_view part, double n) {
 
 void Metrics::circuit(std::string_view account, bool open) {
   circuit_->Add({{"account", std::string(account)}}).Set(open ? 1.0 : 0.0);
+}
+
+void Metrics::paused(std::string_view scope, bool p) {
+  paused_->Add({{"account", std::string(scope)}}).Set(p ? 1.0 : 0.0);
+}
+
+void Metrics::lane_depth(std::string_view account, std::string_view priority, double n) {
+  lane_depth_->Add({{"account", std::string(account)}, {"priority", std::string(priority)}}).Set(n);
 }
 
 void Metrics::heartbeat() {

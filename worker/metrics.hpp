@@ -64,6 +64,10 @@ class Metrics {
   void queue_depth(std::string_view part, double n);
   /// Circuit state of an account: true = open (consumption paused).
   void circuit(std::string_view account, bool open);
+  /// Paused by iamq pause: `scope` is an account or "*" (every account).
+  void paused(std::string_view scope, bool paused);
+  /// Jobs waiting in one lane ("<account>:<priority>").
+  void lane_depth(std::string_view account, std::string_view priority, double n);
 
   /// Health as /healthz reports it: the loop is alive when heartbeat() was called within
   /// the last few seconds; Redis is OK as last reported.
@@ -87,6 +91,8 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>* in_flight_ = nullptr;
   prometheus::Family<prometheus::Gauge>* queue_depth_ = nullptr;
   prometheus::Family<prometheus::Gauge>* circuit_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* paused_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* lane_depth_ = nullptr;
   prometheus::Family<prometheus::Histogram>* call_latency_ = nullptr;
   prometheus::Gauge* in_flight_gauge_ = nullptr;
 

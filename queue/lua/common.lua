@@ -11,6 +11,9 @@ local K_DEAD = ns .. ':dead'
 local K_EVENTS = ns .. ':events'
 local K_COUNTS = ns .. ':counts'
 local K_CIRCUITS = ns .. ':circuits'
+local K_PAUSED = ns .. ':paused'
+local K_LANES = ns .. ':lanes'
+local K_STARTS = ns .. ':starts'
 local GROUP = 'workers'
 
 local function jobkey(id) return ns .. ':job:' .. id end
@@ -45,8 +48,8 @@ end
 
 -- The consumer that holds a pending entry, or false.
 local function owner_of(entry)
-  local p = redis.call('XPENDING', K_JOBS, GROUP, entry, entry, 1)
-  if #p == 0 then return false end
+  local p = redis.pcall('XPENDING', K_JOBS, GROUP, entry, entry, 1)
+  if type(p) ~= 'table' or p.err or #p == 0 then return false end  -- no group yet: nobody
   return p[1][2]
 end
 
@@ -65,5 +68,29 @@ local function ack(entry)
 end
 
 local function is_terminal(status)
-  return status == 'succeeded' or status == 'failed' or status == 'dead'
+  return status == 'succeeded' or status == 'failed' or status == 'dead' or status == 'cancelled'
+end
+
+-- Lanes: one list of job ids per account and priority, FIFO (RPUSH, LPOP); <ns>:lanes is the
+-- set of lane keys (for stats and drained).
+local function norm_prio(p)
+  if p == 'urgent' or p == 'bulk' then return p end
+  return 'normal'
+end
+local function lanekey(acct, prio) return ns .. ':lane:' .. acct .. ':' .. norm_prio(prio) end
+
+-- Puts a job into its lane: at the back (new, scheduled, retried) or the front (a job that
+-- had started: handed back, reclaimed, resumed from a backoff).
+local function to_lane(id, acct, prio, front)
+  if not acct or acct == '' then acct = 'default' end
+  local lk = lanekey(acct, prio)
+  if front then redis.call('LPUSH', lk, id) else redis.call('RPUSH', lk, id) end
+  redis.call('SADD', K_LANES, lk)
+  redis.call('HSET', jobkey(id), 'where', 'lane', 'entry', '', 'consumer', '')
+  return lk
+end
+
+-- True when every account or this one is paused.
+local function is_paused(acct)
+  return redis.call('HEXISTS', K_PAUSED, '*') == 1 or redis.call('HEXISTS', K_PAUSED, acct or '') == 1
 end

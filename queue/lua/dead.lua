@@ -8,7 +8,7 @@ if not rec[1] then return {'missing'} end
 local dead = redis.call('XADD', K_DEAD, '*', 'id', id, 'job', rec[2] or '', 'reason', reason,
                         'error', err, 'entry', entry, 'attempts', rec[3] or '0', 'at', NOW_S)
 redis.call('HSET', k, 'status', 'dead', 'reason', reason, 'error', err, 'dead_entry', dead,
-           'finished_at', NOW_S, 'updated_at', NOW_S, 'entry', '')
+           'finished_at', NOW_S, 'updated_at', NOW_S, 'entry', '', 'where', 'done')
 ack(entry)
 move_count(rec[1], 'dead')
 event('dead', id, 'dead', {'reason', reason, 'error', err})

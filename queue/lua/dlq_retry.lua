@@ -5,15 +5,14 @@ local want, cursor, batch = ARGV[4], ARGV[5], tonumber(ARGV[6])
 
 local function retry(dead_id, f)
   local id, job = f['id'], f['job']
-  redis.call('XDEL', K_DEAD, dead_id)
   local k = jobkey(id)
   local entry = redis.call('XADD', K_JOBS, '*', 'id', id, 'job', job)
   local old = redis.call('HGET', k, 'status')
   if old then
     redis.call('HSET', k, 'status', 'queued', 'attempts', '0', 'entry', entry, 'error', '',
-               'last_error', '', 'consumer', '', 'updated_at', NOW_S)
+               'last_error', '', 'consumer', '', 'where', 'intake', 'updated_at', NOW_S)
     redis.call('HDEL', k, 'checkpoint', 'dead_entry', 'reason', 'finished_at', 'next_attempt_at',
-               'result')
+               'result', 'cancel', 'deliveries', 'reclaims', 'resumes', 'handbacks')
     redis.call('PERSIST', k)
     redis.call('PERSIST', stepskey(id))
     if old ~= 'dead' then move_count(old, nil) end
@@ -28,10 +27,12 @@ local function retry(dead_id, f)
     end
     redis.call('HSET', k, 'id', id, 'type', typ, 'account', acct, 'user_name', user,
                'max_attempts', maxa, 'job', job, 'status', 'queued', 'attempts', '0',
-               'entry', entry, 'source', 'dlq_retry', 'created_at', NOW_S, 'updated_at', NOW_S)
+               'entry', entry, 'source', 'dlq_retry', 'where', 'intake', 'created_at', NOW_S,
+               'updated_at', NOW_S)
   end
   move_count(nil, 'queued')
   event('dlq_retry', id, 'queued', {'entry', entry})
+  redis.call('XDEL', K_DEAD, dead_id)  -- last: a write refused on the way loses nothing
 end
 
 local function fields(e)
@@ -41,29 +42,30 @@ local function fields(e)
 end
 
 if want ~= '' then
+  -- One job: through the record's pointer, else one bounded batch of the scan (the caller
+  -- goes on from the returned cursor: a large DLQ never blocks Redis in one script).
+  -- Either way a letter with reason `invalid` is refused, as in the --all path.
   local dead_id = redis.call('HGET', jobkey(want), 'dead_entry')
-  if dead_id then
+  if dead_id and cursor == '' then
     local e = redis.call('XRANGE', K_DEAD, dead_id, dead_id)
     if #e == 1 and fields(e[1])['id'] == want then
-      retry(e[1][1], fields(e[1]))
+      local f = fields(e[1])
+      if f['reason'] == 'invalid' then return {0, 1, ''} end
+      retry(e[1][1], f)
       return {1, 0, ''}
     end
   end
-  -- No usable pointer (record expired): scan the dead letters.
-  local start = '-'
-  while true do
-    local es = redis.call('XRANGE', K_DEAD, start, '+', 'COUNT', 500)
-    if #es == 0 then break end
-    for _, e in ipairs(es) do
-      local f = fields(e)
-      if f['id'] == want then
-        if f['reason'] == 'invalid' then return {0, 1, ''} end
-        retry(e[1], f)
-        return {1, 0, ''}
-      end
+  local start = cursor == '' and '-' or ('(' .. cursor)
+  local es = redis.call('XRANGE', K_DEAD, start, '+', 'COUNT', batch)
+  for _, e in ipairs(es) do
+    local f = fields(e)
+    if f['id'] == want then
+      if f['reason'] == 'invalid' then return {0, 1, ''} end
+      retry(e[1], f)
+      return {1, 0, ''}
     end
-    start = '(' .. es[#es][1]
   end
+  if #es == batch then return {-2, 0, es[#es][1]} end
   return {-1, 0, ''}
 end
 

@@ -1,5 +1,6 @@
--- Idempotent enqueue of a batch. ARGV[4] = n, then per job 6 values:
--- id, type, account, user_name, max_attempts, canonical job JSON.
+-- Idempotent enqueue of a batch. ARGV[4] = n, then per job 7 values:
+-- id, type, account, user_name, max_attempts, canonical job JSON, priority.
+-- The job enters the intake stream; a worker routes it into its lane (route.lua).
 -- Returns a flat array: per job {1, entry id} when created, {0, existing status} otherwise.
 -- Per job: HGET (an existing id returns the existing job; a duplicate id later in the same
 -- batch sees the record created earlier), XADD <ns>:jobs, HSET of the record and one 'queued'
@@ -23,6 +24,7 @@ for j = 1, n do
     call('HSET', k, 'id', id, 'type', ARGV[i + 1], 'account', ARGV[i + 2],
          'user_name', ARGV[i + 3], 'max_attempts', ARGV[i + 4], 'job', json,
          'status', 'queued', 'attempts', '0', 'entry', entry, 'source', 'enqueue',
+         'priority', ARGV[i + 6], 'where', 'intake',
          'created_at', NOW_S, 'updated_at', NOW_S)
     -- The fields event() writes, without its table building.
     if consumer ~= '' then
@@ -36,7 +38,7 @@ for j = 1, n do
     out[2 * j - 1] = 1
     out[2 * j] = entry
   end
-  i = i + 6
+  i = i + 7
 end
 if created > 0 then
   call('HINCRBY', K_COUNTS, 'queued', created)

@@ -1,13 +1,15 @@
--- Shutdown hand-back: a new stream entry for the job (record and checkpoint kept), the old one
--- acked and deleted, status queued. ARGV[4] id, [5] entry.
-local id, entry = ARGV[4], ARGV[5]
+-- Hand-back (shutdown, pause, open circuit): the job goes to the front of its lane with its
+-- record and checkpoint kept, status queued; its claim entry is acked and deleted.
+-- ARGV[4] id, [5] entry, [6] reason.
+local id, entry, reason = ARGV[4], ARGV[5], ARGV[6] or ''
 if not owns(entry) then return {'lost'} end
 local k = jobkey(id)
-local rec = redis.call('HMGET', k, 'status', 'job')
+local rec = redis.call('HMGET', k, 'status', 'account', 'priority')
 if not rec[1] then return {'missing'} end
+local lk = to_lane(id, rec[2], rec[3], true)  -- before the ack: a refused write loses nothing
 ack(entry)
-local fresh = redis.call('XADD', K_JOBS, '*', 'id', id, 'job', rec[2])
-redis.call('HSET', k, 'status', 'queued', 'entry', fresh, 'consumer', '', 'updated_at', NOW_S)
+redis.call('HINCRBY', k, 'handbacks', 1)
+redis.call('HSET', k, 'status', 'queued', 'updated_at', NOW_S)
 move_count(rec[1], 'queued')
-event('requeued', id, 'queued', {'entry', fresh})
-return {'ok', fresh}
+event('requeued', id, 'queued', {'lane', lk, 'reason', reason})
+return {'ok', lk}

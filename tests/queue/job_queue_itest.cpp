@@ -1,5 +1,7 @@
 // JobQueue against a real redis-server: round trip, idempotency, plain XADD, invalid jobs,
 // delayed jobs, reclaim after SIGKILL, fencing, hand-back, dead letters, Redis restart.
+// (Issue 10: jobs are routed from the intake into lanes and started by claim(); the tests
+// take jobs with take() = route + claim where they used read() + adopt() + mark_running().)
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,20 +23,15 @@ TEST_F(QueueTest, EnqueueConsumeAckRoundTrip) {
   EXPECT_TRUE(res[1].created);
   EXPECT_EQ(record("j1")["status"], "queued");
 
-  auto entries = read(c, 10);
+  auto entries = take(c, 10);
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_EQ(entries[0].id, "j1");
   for (const auto& e : entries) {
-    auto a = adopt(c, e);
-    ASSERT_EQ(a.outcome, AdoptResult::Outcome::run);
+    const auto& a = e;
     EXPECT_EQ(a.status, "queued");
-    EXPECT_EQ(a.attempts, 0);
+    EXPECT_EQ(a.attempts, 1);
     EXPECT_TRUE(a.checkpoint.empty());
     EXPECT_NE(a.job_json.find("\"user_name\""), std::string::npos);
-    auto [ec, attempt] =
-        wait<int>(ioc_, [&](auto cb) { c.queue->mark_running(a.id, e.entry_id, cb); });
-    ASSERT_FALSE(ec) << ec.message();
-    EXPECT_EQ(attempt, 1);
     EXPECT_FALSE(wait_done(ioc_, [&](auto cb) {
       c.queue->record_step(a.id, e.entry_id, R"({"action":"DeleteUser","result":"ok"})",
                            R"({"next":1})", cb);
@@ -64,7 +61,7 @@ TEST_F(QueueTest, EnqueueConsumeAckRoundTrip) {
     auto f = e.elements[1].as_map();
     if (f["id"] == "j1") kinds.push_back(f["event"]);
   }
-  EXPECT_EQ(kinds, (std::vector<std::string>{"queued", "adopted", "running", "step", "succeeded"}));
+  EXPECT_EQ(kinds, (std::vector<std::string>{"queued", "routed", "running", "step", "succeeded"}));
 
   auto [sec, stats] = wait<QueueStats>(ioc_, [&](auto cb) { c.queue->stats(cb); });
   ASSERT_FALSE(sec);
@@ -191,7 +188,7 @@ TEST_F(QueueTest, RacingClientsCreateEachIdOnce) {
   EXPECT_EQ(cmd({"HGET", "t:counts", "queued"}).as_integer(), n);
 }
 
-TEST_F(QueueTest, PlainXaddIsValidatedAndIdempotentAtAdopt) {
+TEST_F(QueueTest, PlainXaddIsValidatedAndIdempotentAtRouting) {
   Consumer c(ioc_, ep_, "c1");
   ASSERT_FALSE(wait_done(ioc_, [&](auto cb) { c.queue->ensure_group(cb); }));
   cmd({"XADD", "t:jobs", "*", "job",
@@ -202,40 +199,48 @@ TEST_F(QueueTest, PlainXaddIsValidatedAndIdempotentAtAdopt) {
   cmd({"XADD", "t:jobs", "*", "job",
        R"({"id":"HR-8","type":"offboard_user","user_name":"bad name"})"});
   cmd({"XADD", "t:jobs", "*", "job", "not json"});
-  auto entries = read(c, 10);
+  auto entries = intake(c);
   ASSERT_EQ(entries.size(), 5u);
+  auto rs = route(c, entries);
+  ASSERT_EQ(rs.size(), 5u);
+  using O = RouteResult::Outcome;
 
-  auto first = adopt(c, entries[0]);
-  EXPECT_EQ(first.outcome, AdoptResult::Outcome::run);
-  EXPECT_EQ(first.id, "HR-7");
+  EXPECT_EQ(rs[0].outcome, O::routed);
+  EXPECT_EQ(rs[0].id, "HR-7");
   EXPECT_EQ(record("HR-7")["source"], "xadd");
   EXPECT_EQ(record("HR-7")["status"], "queued");
+  EXPECT_EQ(record("HR-7")["where"], "lane");
 
-  auto second = adopt(c, entries[1]);
-  EXPECT_EQ(second.outcome, AdoptResult::Outcome::duplicate);
+  EXPECT_EQ(rs[1].outcome, O::duplicate);
 
-  auto noid = adopt(c, entries[2]);
-  EXPECT_EQ(noid.outcome, AdoptResult::Outcome::run);
-  EXPECT_EQ(noid.id, "x-" + entries[2].entry_id);
-  EXPECT_NE(noid.job_json.find("\"id\":\"x-" + entries[2].entry_id + "\""), std::string::npos);
+  EXPECT_EQ(rs[2].outcome, O::routed);
+  EXPECT_EQ(rs[2].id, "x-" + entries[2].entry_id);
 
-  auto bad = adopt(c, entries[3]);
-  EXPECT_EQ(bad.outcome, AdoptResult::Outcome::invalid);
-  EXPECT_EQ(bad.error, R"(user_name "bad name" does not match [\w+=,.@-]+)");
+  EXPECT_EQ(rs[3].outcome, O::dead);
+  EXPECT_EQ(rs[3].error, R"(user_name "bad name" does not match [\w+=,.@-]+)");
   EXPECT_EQ(record("HR-8")["status"], "dead");
-  EXPECT_EQ(record("HR-8")["error"], bad.error);
+  EXPECT_EQ(record("HR-8")["error"], rs[3].error);
 
-  auto garbage = adopt(c, entries[4]);
-  EXPECT_EQ(garbage.outcome, AdoptResult::Outcome::invalid);
+  EXPECT_EQ(rs[4].outcome, O::dead);
 
   auto dead = cmd({"XRANGE", "t:dead", "-", "+"});
   ASSERT_EQ(dead.elements.size(), 2u);
   auto d0 = dead.elements[0].elements[1].as_map();
   EXPECT_EQ(d0["id"], "HR-8");
   EXPECT_EQ(d0["reason"], "invalid");
-  EXPECT_EQ(d0["error"], bad.error);
-  // duplicate and invalid entries are acked and gone; two valid ones are in flight
-  EXPECT_EQ(integer({"XLEN", "t:jobs"}), 2);
+  EXPECT_EQ(d0["error"], rs[3].error);
+  // Every intake entry is gone; the two valid jobs wait in their lane, nothing is in flight.
+  EXPECT_EQ(integer({"XLEN", "t:jobs"}), 0);
+  EXPECT_EQ(integer({"LLEN", "t:lane:default:normal"}), 2);
+  EXPECT_EQ(cmd({"XPENDING", "t:jobs", "workers"}).elements[0].as_integer(), 0);
+  // Routing the same entries again (a second worker read them too) changes nothing.
+  for (const auto& r : route(c, entries)) EXPECT_EQ(r.outcome, O::gone);
+  EXPECT_EQ(integer({"LLEN", "t:lane:default:normal"}), 2);
+
+  auto started = claim(c, 10);
+  ASSERT_EQ(started.size(), 2u);
+  EXPECT_EQ(started[0].id, "HR-7");
+  EXPECT_NE(started[1].job_json.find("\"id\":\"x-" + entries[2].entry_id + "\""), std::string::npos);
   EXPECT_EQ(cmd({"XPENDING", "t:jobs", "workers"}).elements[0].as_integer(), 2);
 
   // An enqueue of the same id afterwards is refused too.
@@ -247,10 +252,7 @@ TEST_F(QueueTest, DelayedJobsComeBackOnceAcrossTwoConsumers) {
   Consumer a(ioc_, ep_, "a");
   Consumer b(ioc_, ep_, "b");
   enqueue(a, {job("later")});
-  auto e = read(a, 1).at(0);
-  ASSERT_EQ(adopt(a, e).outcome, AdoptResult::Outcome::run);
-  ASSERT_FALSE(
-      wait<int>(ioc_, [&](auto cb) { a.queue->mark_running("later", e.entry_id, cb); }).first);
+  auto e = take(a, 1).at(0);
   ASSERT_FALSE(wait_done(ioc_, [&](auto cb) {
     a.queue->schedule_delayed("later", e.entry_id, 400ms, "EntityTemporarilyUnmodifiable", cb);
   }));
@@ -282,26 +284,21 @@ TEST_F(QueueTest, DelayedJobsComeBackOnceAcrossTwoConsumers) {
   all = replies == 20;
   ASSERT_TRUE(all);
   EXPECT_EQ(moved, 1u);
-  EXPECT_EQ(integer({"XLEN", "t:jobs"}), 1);
+  EXPECT_EQ(integer({"LLEN", "t:lane:default:normal"}), 1);
   EXPECT_EQ(integer({"ZCARD", "t:delayed"}), 0);
 
-  auto back = read(b, 10);
+  auto back = claim(b, 10);
   ASSERT_EQ(back.size(), 1u);
-  auto again = adopt(b, back[0]);
-  EXPECT_EQ(again.outcome, AdoptResult::Outcome::run);
-  EXPECT_EQ(again.status, "retry_scheduled");
-  EXPECT_EQ(again.attempts, 1);
-  auto [ec, attempt] =
-      wait<int>(ioc_, [&](auto cb) { b.queue->mark_running("later", back[0].entry_id, cb); });
-  EXPECT_FALSE(ec);
-  EXPECT_EQ(attempt, 2);
+  EXPECT_EQ(back[0].status, "retry_scheduled");
+  EXPECT_EQ(back[0].attempts, 2);
+  EXPECT_EQ(back[0].resumes, 1);  // a resume, not a reclaim
+  EXPECT_EQ(back[0].reclaims, 0);
 }
 
 TEST_F(QueueTest, InProcessRetryKeepsEntryInFlight) {
   Consumer c(ioc_, ep_, "c");
   enqueue(c, {job("r1")});
-  auto e = read(c, 1).at(0);
-  adopt(c, e);
+  auto e = take(c, 1).at(0);
   ASSERT_FALSE(wait_done(
       ioc_, [&](auto cb) { c.queue->schedule_retry("r1", e.entry_id, 2s, "Throttling", cb); }));
   auto r = record("r1");
@@ -309,34 +306,36 @@ TEST_F(QueueTest, InProcessRetryKeepsEntryInFlight) {
   EXPECT_EQ(r["last_error"], "Throttling");
   EXPECT_FALSE(r["next_attempt_at"].empty());
   EXPECT_EQ(cmd({"XPENDING", "t:jobs", "workers"}).elements[0].as_integer(), 1);
+  // The wait is over: back to running before the call goes out.
+  EXPECT_FALSE(wait_done(ioc_, [&](auto cb) { c.queue->wake("r1", e.entry_id, cb); }));
+  EXPECT_EQ(record("r1")["status"], "running");
+  EXPECT_EQ(cmd({"HGET", "t:counts", "retry_scheduled"}).as_integer(), 0);
+  EXPECT_EQ(cmd({"HGET", "t:counts", "running"}).as_integer(), 1);
 }
 
 TEST_F(QueueTest, FencingRefusesAStaleOwner) {
   Consumer a(ioc_, ep_, "a");
   Consumer b(ioc_, ep_, "b");
   enqueue(a, {job("f1")});
-  auto e = read(a, 1).at(0);
-  adopt(a, e);
-  // b takes the entry over (min idle 0: as after a's visibility timeout).
-  auto [ec, taken] =
-      wait<std::vector<StreamEntry>>(ioc_, [&](auto cb) { b.queue->reclaim(0ms, 10, cb); });
-  ASSERT_FALSE(ec);
+  auto e = take(a, 1).at(0);
+  // b takes the job back into its lane (min idle 0: as after a's visibility timeout) and
+  // starts it.
+  auto back = lease(b, {}, 0ms);
+  EXPECT_EQ(back.reclaimed, 1u);
+  EXPECT_EQ(record("f1")["reclaims"], "1");
+  auto taken = claim(b, 10);
   ASSERT_EQ(taken.size(), 1u);
   EXPECT_EQ(taken[0].id, "f1");
+  EXPECT_EQ(taken[0].reclaims, 1);
   EXPECT_EQ(wait_done(ioc_,
                       [&](auto cb) {
                         a.queue->finish("f1", e.entry_id, JobStatus::succeeded, "{}", "", cb);
                       }),
             Errc::lost_claim);
-  auto [rec, lost] =
-      wait<std::vector<std::string>>(ioc_, [&](auto cb) { a.queue->renew({e.entry_id}, cb); });
-  EXPECT_FALSE(rec);
-  EXPECT_EQ(lost, std::vector<std::string>{e.entry_id});
-  auto [rb, lost_b] =
-      wait<std::vector<std::string>>(ioc_, [&](auto cb) { b.queue->renew({e.entry_id}, cb); });
-  EXPECT_TRUE(lost_b.empty());
+  EXPECT_EQ(lease(a, {e.entry_id}, 60s).lost, std::vector<std::string>{e.entry_id});
+  EXPECT_TRUE(lease(b, {taken[0].entry_id}, 60s).lost.empty());
   EXPECT_FALSE(wait_done(ioc_, [&](auto cb) {
-    b.queue->finish("f1", e.entry_id, JobStatus::failed, "{}", "AccessDenied", cb);
+    b.queue->finish("f1", taken[0].entry_id, JobStatus::failed, "{}", "AccessDenied", cb);
   }));
   EXPECT_EQ(record("f1")["status"], "failed");
   EXPECT_EQ(record("f1")["error"], "AccessDenied");
@@ -349,9 +348,8 @@ TEST_F(QueueTest, StepsRecordedInOneTurnShareAScriptCallYetAnswerEachJob) {
   std::vector<JobSummary> jobs;
   for (int i = 0; i < 300; ++i) jobs.push_back(job("s" + std::to_string(i)));
   enqueue(a, jobs);
-  auto entries = read(a, 300);
+  auto entries = take(a, 300);
   ASSERT_EQ(entries.size(), 300u);
-  for (const auto& e : entries) adopt(a, e);
   // s1 is taken over by b (a's claim is stale); s2's record is gone (purged meanwhile).
   ASSERT_FALSE(cmd({"XCLAIM", "t:jobs", "workers", "b", "0", entries[1].entry_id}).is_error());
   ASSERT_EQ(cmd({"DEL", "t:job:s2"}).as_integer(), 1);
@@ -415,11 +413,12 @@ TEST_F(QueueTest, KilledConsumerIsReclaimedAfterVisibilityTimeout) {
     boost::asio::io_context ioc;
     Consumer c(ioc, ep_, "doomed");
     bool ok = false;
-    c.queue->read(1, 0ms, [&](std::error_code ec, std::vector<StreamEntry> es) {
+    c.queue->read_intake("0-0", 10, 0ms, [&](std::error_code ec, std::vector<StreamEntry> es, std::string) {
       if (ec || es.size() != 1) ::_exit(3);
-      auto e = es[0];
-      c.queue->adopt(e, [&, e](std::error_code, AdoptResult) {
-        c.queue->mark_running("victim", e.entry_id, [&, e](std::error_code, int) {
+      c.queue->route(es, [&](std::error_code, std::vector<RouteResult>) {
+        c.queue->claim({{"default", 1}}, 1, [&](std::error_code, std::vector<Claim> cs) {
+          if (cs.size() != 1) ::_exit(5);
+          auto e = cs[0];
           c.queue->record_step("victim", e.entry_id, R"({"action":"DeleteLoginProfile"})",
                                R"({"step":1})", [&](std::error_code ec2) {
                                  ok = !ec2;
@@ -445,24 +444,17 @@ TEST_F(QueueTest, KilledConsumerIsReclaimedAfterVisibilityTimeout) {
 
   Consumer rescuer(ioc_, ep_, "rescuer");
   const auto visibility = 1500ms;  // generous: a loaded CI machine must not reclaim early
-  auto [ec0, none] = wait<std::vector<StreamEntry>>(
-      ioc_, [&](auto cb) { rescuer.queue->reclaim(visibility, 10, cb); });
-  EXPECT_FALSE(ec0);
-  EXPECT_TRUE(none.empty()) << "reclaimed before the visibility timeout";
+  EXPECT_EQ(lease(rescuer, {}, visibility).reclaimed, 0u) << "reclaimed before the visibility timeout";
   let_time_pass(ioc_, visibility + 50ms);
-  auto [ec, got] = wait<std::vector<StreamEntry>>(
-      ioc_, [&](auto cb) { rescuer.queue->reclaim(visibility, 10, cb); });
-  ASSERT_FALSE(ec);
+  EXPECT_EQ(lease(rescuer, {}, visibility).reclaimed, 1u);
+  EXPECT_EQ(record("victim")["status"], "queued");  // back at the front of its lane
+  auto got = claim(rescuer, 10);
   ASSERT_EQ(got.size(), 1u);
-  auto a = adopt(rescuer, got[0]);
-  ASSERT_EQ(a.outcome, AdoptResult::Outcome::run);
-  EXPECT_EQ(a.status, "running");
-  EXPECT_EQ(a.attempts, 1);
+  const auto& a = got[0];
+  EXPECT_EQ(a.status, "queued");
+  EXPECT_EQ(a.attempts, 2);
+  EXPECT_EQ(a.reclaims, 1);
   EXPECT_EQ(a.checkpoint, R"({"step":1})");  // resumes from the last recorded step
-  auto [ec2, attempt] =
-      wait<int>(ioc_, [&](auto cb) { rescuer.queue->mark_running("victim", got[0].entry_id, cb); });
-  EXPECT_FALSE(ec2);
-  EXPECT_EQ(attempt, 2);
   EXPECT_FALSE(wait_done(ioc_, [&](auto cb) {
     rescuer.queue->record_step("victim", got[0].entry_id, R"({"action":"DeleteUser"})", "", cb);
   }));
@@ -480,28 +472,26 @@ TEST_F(QueueTest, RequeueHandsBackWithCheckpoint) {
   Consumer a(ioc_, ep_, "a");
   Consumer b(ioc_, ep_, "b");
   enqueue(a, {job("h1")});
-  auto e = read(a, 1).at(0);
-  adopt(a, e);
-  wait<int>(ioc_, [&](auto cb) { a.queue->mark_running("h1", e.entry_id, cb); });
+  auto e = take(a, 1).at(0);
   wait_done(ioc_,
             [&](auto cb) { a.queue->record_step("h1", e.entry_id, "{}", R"({"at":3})", cb); });
   ASSERT_FALSE(wait_done(ioc_, [&](auto cb) { a.queue->requeue("h1", e.entry_id, cb); }));
   EXPECT_EQ(record("h1")["status"], "queued");
-  auto got = read(b, 10);
+  auto got = claim(b, 10);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_NE(got[0].entry_id, e.entry_id);
-  auto r = adopt(b, got[0]);
-  EXPECT_EQ(r.outcome, AdoptResult::Outcome::run);
+  const auto& r = got[0];
   EXPECT_EQ(r.checkpoint, R"({"at":3})");
-  EXPECT_EQ(r.attempts, 1);
+  EXPECT_EQ(r.attempts, 2);
+  EXPECT_EQ(r.handbacks, 1);
+  EXPECT_EQ(r.reclaims, 0);
   EXPECT_EQ(cmd({"XPENDING", "t:jobs", "workers"}).elements[0].as_integer(), 1);  // only b's
 }
 
 TEST_F(QueueTest, DeadLetterRetryAndPurge) {
   Consumer c(ioc_, ep_, "c");
   enqueue(c, {job("d1"), job("d2")});
-  for (const auto& e : read(c, 10)) {
-    adopt(c, e);
+  for (const auto& e : take(c, 10)) {
     ASSERT_FALSE(wait_done(ioc_, [&](auto cb) {
       c.queue->dead_letter(e.id, e.entry_id, "not_allowed", "action CreateUser is not allowed", cb);
     }));
@@ -521,9 +511,9 @@ TEST_F(QueueTest, DeadLetterRetryAndPurge) {
   EXPECT_EQ(r["status"], "queued");
   EXPECT_EQ(r["attempts"], "0");
   EXPECT_EQ(integer({"XLEN", "t:dead"}), 1);
-  auto back = read(c, 10);
+  auto back = take(c, 10);
   ASSERT_EQ(back.size(), 1u);
-  EXPECT_EQ(adopt(c, back[0]).outcome, AdoptResult::Outcome::run);
+  EXPECT_EQ(back[0].id, "d1");
 
   auto [pec, purged] =
       wait<std::size_t>(ioc_, [&](auto cb) { c.queue->dlq_purge(std::chrono::hours(1), cb); });
@@ -543,15 +533,19 @@ TEST_F(QueueTest, StatsAndCircuits) {
   for (int i = 0; i < 2000; ++i) jobs.push_back(job("s" + std::to_string(i)));
   auto res = enqueue(c, jobs);
   ASSERT_EQ(res.size(), 2000u);
-  read(c, 5);
+  route(c, intake(c));
+  claim(c, 5);
   ASSERT_FALSE(wait_done(
       ioc_, [&](auto cb) { c.queue->set_circuit("prod", "open", "InvalidClientTokenId", cb); }));
   auto [ec, s] = wait<QueueStats>(ioc_, [&](auto cb) { c.queue->stats(cb); });
   ASSERT_FALSE(ec);
-  EXPECT_EQ(s.counts["queued"], 2000);
-  EXPECT_EQ(s.stream_length, 2000);
+  EXPECT_EQ(s.counts["queued"], 1995);
+  EXPECT_EQ(s.counts["running"], 5);
+  EXPECT_EQ(s.stream_length, 5);  // the claims; the rest is routed
   EXPECT_EQ(s.pending, 5);
-  EXPECT_EQ(s.waiting, 1995);
+  EXPECT_EQ(s.waiting, 0);
+  EXPECT_EQ(s.in_lanes, 1995);
+  EXPECT_EQ(s.lanes["default:normal"], 1995);
   EXPECT_GE(s.oldest_waiting_age_ms, 0);
   ASSERT_EQ(s.circuits.size(), 1u);
   EXPECT_EQ(s.circuits[0].account, "prod");
@@ -585,12 +579,8 @@ TEST_F(AofQueueTest, RedisRestartMidRunReconnectsAndCarriesOn) {
   std::vector<JobSummary> jobs;
   for (int i = 0; i < 30; ++i) jobs.push_back(job("a" + std::to_string(i)));
   enqueue(c, jobs);
-  auto first = read(c, 10);
+  auto first = take(c, 10);
   ASSERT_EQ(first.size(), 10u);
-  for (const auto& e : first) {
-    adopt(c, e);
-    wait<int>(ioc_, [&](auto cb) { c.queue->mark_running(e.id, e.entry_id, cb); });
-  }
 
   bool down = false;
   bool up_again = false;
@@ -605,9 +595,9 @@ TEST_F(AofQueueTest, RedisRestartMidRunReconnectsAndCarriesOn) {
   std::error_code renew_ec;
   std::vector<std::string> ids;
   for (const auto& e : first) ids.push_back(e.entry_id);
-  c.queue->renew(ids, [&](std::error_code ec, std::vector<std::string> lost) {
+  c.queue->lease(ids, 60s, 10, [&](std::error_code ec, LeaseResult r) {
     renew_ec = ec;
-    EXPECT_TRUE(lost.empty());
+    EXPECT_TRUE(r.lost.empty());
     renewed = true;
   });
   server_.start();
@@ -623,10 +613,9 @@ TEST_F(AofQueueTest, RedisRestartMidRunReconnectsAndCarriesOn) {
   }
   std::size_t rest = 0;
   for (;;) {
-    auto more = read(c, 8);
+    auto more = claim(c, 8);
     if (more.empty()) break;
     for (const auto& e : more) {
-      adopt(c, e);
       EXPECT_FALSE(wait_done(ioc_, [&](auto cb) {
         c.queue->finish(e.id, e.entry_id, JobStatus::succeeded, "{}", "", cb);
       }));

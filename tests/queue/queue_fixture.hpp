@@ -123,15 +123,39 @@ class QueueTest : public ::testing::Test {
   }
   long long integer(std::vector<std::string> args) { return cmd(std::move(args)).as_integer().value_or(-1); }
 
-  std::vector<StreamEntry> read(Consumer& c, std::size_t max, std::chrono::milliseconds block = 0ms) {
+  /// The intake entries (no group: reading takes nothing).
+  std::vector<StreamEntry> intake(Consumer& c) {
     EXPECT_FALSE(wait_done(ioc_, [&](auto cb) { c.queue->ensure_group(cb); }));
-    auto [ec, entries] = wait<std::vector<StreamEntry>>(
-        ioc_, [&](auto cb) { c.queue->read(max, block, cb); });
-    EXPECT_FALSE(ec) << ec.message();
-    return entries;
+    std::vector<StreamEntry> out;
+    bool done = false;
+    c.queue->read_intake("0-0", 10000, 0ms, [&](std::error_code ec, std::vector<StreamEntry> es, std::string) {
+      EXPECT_FALSE(ec) << ec.message();
+      for (auto& e : es) {
+        if (!e.claim) out.push_back(std::move(e));
+      }
+      done = true;
+    });
+    run_until(ioc_, done);
+    return out;
   }
-  AdoptResult adopt(Consumer& c, const StreamEntry& e) {
-    auto [ec, r] = wait<AdoptResult>(ioc_, [&](auto cb) { c.queue->adopt(e, cb); });
+  std::vector<RouteResult> route(Consumer& c, const std::vector<StreamEntry>& es) {
+    auto [ec, r] = wait<std::vector<RouteResult>>(ioc_, [&](auto cb) { c.queue->route(es, cb); });
+    EXPECT_FALSE(ec) << ec.message();
+    return r;
+  }
+  /// Starts up to `max` jobs of `account` from its lanes.
+  std::vector<Claim> claim(Consumer& c, std::size_t max, const std::string& account = "default") {
+    auto [ec, r] = wait<std::vector<Claim>>(ioc_, [&](auto cb) { c.queue->claim({{account, max}}, max, cb); });
+    EXPECT_FALSE(ec) << ec.message();
+    return r;
+  }
+  /// What a worker does to take jobs: route everything in the intake, then claim up to `max`.
+  std::vector<Claim> take(Consumer& c, std::size_t max) {
+    route(c, intake(c));
+    return claim(c, max);
+  }
+  LeaseResult lease(Consumer& c, const std::vector<std::string>& live, std::chrono::milliseconds idle) {
+    auto [ec, r] = wait<LeaseResult>(ioc_, [&](auto cb) { c.queue->lease(live, idle, 100, cb); });
     EXPECT_FALSE(ec) << ec.message();
     return r;
   }

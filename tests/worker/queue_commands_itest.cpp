@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "queue/job_queue.hpp"
+#include "worker/job.hpp"
 #include "queue/redis_connection.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/redis_server.hpp"
@@ -273,18 +274,28 @@ TEST_F(QueueCommandsTest, DlqListRetryPurge) {
     queue::JobQueue::Options qo;
     qo.ns = "cli";
     qo.consumer = "w";
+    qo.validator = worker::job_validator();
     queue::JobQueue q(conn, conn, qo);
     ASSERT_EQ(iamq({"enqueue", "offboard-user", "--user", "alice", "--id", "dl-1"}).status, 0);
     bool done = false;
+    // Routed into its lane and started (claimed) as a worker would, then dead-lettered.
     q.ensure_group([&](std::error_code) {
-      q.read(1, std::chrono::milliseconds(0), [&](std::error_code ec, std::vector<queue::StreamEntry> es) {
+      q.read_intake("0-0", 10, std::chrono::milliseconds(0),
+                    [&](std::error_code ec, std::vector<queue::StreamEntry> es, std::string) {
         ASSERT_FALSE(ec);
         ASSERT_EQ(es.size(), 1u);
-        q.dead_letter("dl-1", es[0].entry_id, "not_allowed", "CreateUser is not allowed",
-                      [&](std::error_code ec2) {
-                        EXPECT_FALSE(ec2);
-                        done = true;
-                      });
+        q.route(es, [&](std::error_code rec, std::vector<queue::RouteResult>) {
+          ASSERT_FALSE(rec);
+          q.claim({{"default", 1}}, 1, [&](std::error_code cec, std::vector<queue::Claim> cs) {
+            ASSERT_FALSE(cec);
+            ASSERT_EQ(cs.size(), 1u);
+            q.dead_letter("dl-1", cs[0].entry_id, "not_allowed", "CreateUser is not allowed",
+                          [&](std::error_code ec2) {
+                            EXPECT_FALSE(ec2);
+                            done = true;
+                          });
+          });
+        });
       });
     });
     ioc.run_for(std::chrono::seconds(10));

@@ -1,0 +1,32 @@
+-- iamq retry: a failed or dead job goes back to the back of its lane and resumes where it
+-- stopped (its checkpoint) with fresh budgets (the failing call's attempt counts and the
+-- reclaims are reset). A dead letter is removed from <ns>:dead; `invalid` ones are refused
+-- (there is no job to run). ARGV[4] id.
+-- Returns {'ok'} | {'missing'} | {'refused', why}.
+local id = ARGV[4]
+local k = jobkey(id)
+local rec = redis.call('HMGET', k, 'status', 'reason', 'dead_entry', 'account', 'priority',
+                       'checkpoint')
+if not rec[1] then return {'missing'} end
+if rec[1] ~= 'failed' and rec[1] ~= 'dead' then return {'refused', rec[1]} end
+if rec[1] == 'dead' and rec[2] == 'invalid' then return {'refused', 'invalid'} end
+if rec[6] and rec[6] ~= '' then
+  local ok, cp = pcall(cjson.decode, rec[6])
+  if ok and type(cp) == 'table' then
+    cp['call_attempts'] = nil
+    cp['class_attempts'] = nil
+    cp['action'] = nil
+    redis.call('HSET', k, 'checkpoint', cjson.encode(cp))
+  end
+end
+redis.call('HDEL', k, 'result', 'error', 'last_error', 'reason', 'dead_entry', 'finished_at',
+           'next_attempt_at', 'cancel')
+redis.call('HSET', k, 'status', 'queued', 'reclaims', '0', 'updated_at', NOW_S)
+redis.call('HINCRBY', k, 'retries', 1)
+redis.call('PERSIST', k)
+redis.call('PERSIST', stepskey(id))
+local lk = to_lane(id, rec[4], rec[5], false)
+move_count(rec[1], 'queued')
+event('retried', id, 'queued', {'lane', lk})
+if rec[1] == 'dead' and rec[3] then redis.call('XDEL', K_DEAD, rec[3]) end
+return {'ok'}

@@ -1,0 +1,206 @@
+#pragma once
+/// The worker's shell (internal to worker/): the state shared by worker.cpp (life cycle,
+/// intake routing, claims, periodic work) and worker_run.cpp (carrying out one job).
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "client/curl_multi_transport.hpp"
+#include "client/iam_client.hpp"
+#include "queue/job_queue.hpp"
+#include "queue/redis_connection.hpp"
+#include "worker/account_gate.hpp"
+#include "worker/fleet_limiter.hpp"
+#include "worker/job.hpp"
+#include "worker/metrics.hpp"
+#include "worker/planner.hpp"
+#include "worker/retry_policy.hpp"
+#include "worker/unsupported_detector.hpp"
+#include "worker/worker.hpp"
+
+namespace iamq::worker {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+struct Run;
+
+/// Everything kept per named account.
+struct AccountState {
+  AccountState(asio::io_context& ioc, std::string n, RateLimiter::Options lim,
+               milliseconds probe_interval)
+      : name(n), gate(std::move(n), lim, probe_interval), probe_timer(ioc), send_timer(ioc) {}
+  std::string name;
+  std::unique_ptr<client::IamClient> client;
+  AccountGate gate;
+  asio::steady_timer probe_timer;
+  /// Jobs whose next call waits for a token of the limiter, first come first served.
+  std::deque<std::shared_ptr<Run>> waiting;
+  asio::steady_timer send_timer;  ///< wakes dispatch() when the next token is due
+  bool send_timer_armed = false;
+  /// The account's circuit record in Redis is known to be clear (this process wrote it, or
+  /// the keys answered since start). A record left "open" by an earlier worker is cleared on
+  /// the first answer, or `iamq stats` would show an open circuit for working keys forever.
+  bool circuit_record_clear = false;
+  std::optional<client::IamError> startup_error;  ///< credentials could not be loaded
+  /// Which List* actions this account's endpoint does not implement (issue 14).
+  UnsupportedDetector unsupported;
+};
+
+/// One job being carried out.
+struct Run {
+  explicit Run(asio::io_context& ioc) : timer(ioc) {}
+  enum class Phase { waiting, calling, moving };
+
+  std::string id;
+  std::string entry_id;  ///< the claim entry: the fence of every move
+  Job job;
+  AccountState* account = nullptr;
+  std::unique_ptr<Planner> planner;
+  std::optional<PlannedCall> call;  ///< the call being made (or waited for)
+  int call_attempts = 0;            ///< failed attempts of `call` so far (all classes)
+  /// Failed attempts of `call` per error class: each class's max_attempts and backoff count
+  /// only its own failures, so waiting out many EntityTemporarilyUnmodifiable answers does
+  /// not spend the budget of a later 503.
+  std::map<std::string, int> class_attempts;
+  int delivery = 0;  ///< deliveries of the job, this one included
+  int calls = 0;     ///< IAM calls made by this worker for the job
+  /// The planner's checkpoint before the outcome of the last call: where `iamq retry`
+  /// resumes a job that failed on that call.
+  nlohmann::json before_outcome;
+  asio::steady_timer timer;     ///< fleet limiter wait and in-process retry wait
+  Clock::time_point queued_at;  ///< when it joined its account's line for a token
+  Phase phase = Phase::moving;
+  bool probe = false;      ///< the half-open circuit's probe job
+  bool abandoned = false;  ///< claim lost (taken back) or Redis failed a move
+  bool dry_run = false;
+  Clock::time_point started = Clock::now();
+};
+using RunPtr = std::shared_ptr<Run>;
+
+struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
+  Impl(asio::io_context& ioc_, config::Config cfg_, WorkerOptions opts_);
+
+  // ---- life cycle (worker.cpp)
+  void start();
+  void on_group(std::error_code ec);
+  void begin_stop(int status, std::string_view why);
+  void maybe_finish_stop();
+  void finalize();
+
+  // ---- intake: routing <ns>:jobs into lanes (worker.cpp)
+  void read_intake();
+  void on_intake(std::error_code ec, std::vector<queue::StreamEntry> entries, std::string next);
+  void route(std::vector<queue::StreamEntry> entries, std::string next);
+
+  // ---- starting jobs from lanes (worker.cpp)
+  std::size_t free_slots() const;
+  void fill();
+  void on_claimed(std::error_code ec, std::vector<queue::Claim> claims,
+                  std::map<std::string, AccountGate::Grant> grants);
+  void start_claim(queue::Claim c, bool probe);
+
+  // ---- running a job (worker_run.cpp)
+  void run_next(const RunPtr& run);
+  void acquire(const RunPtr& run);
+  void enter_line(const RunPtr& run);
+  void dispatch(AccountState& acct);
+  void issue_call(const RunPtr& run);
+  void on_call_done(const RunPtr& run, client::Outcome outcome, client::CallInfo info);
+  void on_retry_wait_over(const RunPtr& run);
+  void record(const RunPtr& run, const nlohmann::json& step, std::function<void()> next);
+  nlohmann::json checkpoint(const Run& run) const;
+  nlohmann::json result_json(const Run& run, const JobResult& result) const;
+  void finish_run(const RunPtr& run);
+  void fail_run(const RunPtr& run, client::IamError error);
+  void cancel_run(const RunPtr& run);
+  void end_run(const RunPtr& run, queue::JobStatus status, const JobResult& result,
+               const std::string& checkpoint);
+  void dead_letter(const std::string& id, const std::string& entry_id, const Job* job,
+                   const std::string& reason, const std::string& error);
+  void hand_back(const RunPtr& run, std::string_view reason);
+  void remove_run(const RunPtr& run);
+  /// A move answered `ec`: cancel/pause stop the job; lost claim and Redis errors abandon it.
+  bool move_failed(const RunPtr& run, std::error_code ec, std::string_view what);
+  void update_waiting(AccountState& acct);
+
+  // ---- circuits (worker_run.cpp)
+  /// `startup`: the credentials could not even be loaded (no job needed them yet).
+  void on_credentials_error(AccountState& acct, const client::IamError& error, bool startup = false);
+  void on_account_answer(AccountState& acct);
+  void arm_probe(AccountState& acct, Clock::duration after);
+  void write_circuit(const AccountState& acct);
+  void release_probe(const RunPtr& run);
+
+  // ---- periodic work (worker.cpp)
+  void every(asio::steady_timer& t, milliseconds period, void (Impl::*fn)());
+  void lease();
+  void promote();
+  void tick();
+  void drain_check();
+  void claim_poll();
+  void apply_stats(const queue::QueueStats& s);
+
+  // ---- logging
+  void log_job(spdlog::level::level_enum lvl, const Run& run, std::string_view status,
+               const std::string& extra = {}) const;
+
+  asio::io_context& ioc;
+  config::Config cfg;
+  WorkerOptions opts;
+  PlannerOptions planner_opts;
+  RetryPolicy retry;
+  // Declaration order is destruction order reversed: the metrics listener outlives
+  // everything that reports to it; the connections outlive the queue; the transport
+  // outlives the clients (in `accounts`); the runs go first.
+  std::unique_ptr<Metrics> metrics;
+  std::unique_ptr<queue::RedisConnection> redis;
+  std::unique_ptr<queue::RedisConnection> blocking;
+  std::unique_ptr<queue::JobQueue> queue;
+  std::unique_ptr<FleetLimiter> fleet;
+  std::unique_ptr<client::CurlMultiTransport> transport;
+  std::map<std::string, std::unique_ptr<AccountState>> accounts;
+  std::vector<AccountState*> account_order;  ///< round-robin order of the claims
+  std::size_t rr = 0;                        ///< where the next claim's round starts
+  std::map<std::string, RunPtr> runs;        ///< by job id
+  std::string intake_cursor = "0-0";
+  std::size_t moving = 0;  ///< hand-backs and dead letters outstanding
+  bool group_ready = false;
+  bool reading = false;   ///< an intake read is outstanding
+  bool routing = false;   ///< a route() is outstanding or waits for a retry
+  bool claiming = false;  ///< a claim() is outstanding
+  bool stopping = false;
+  bool finalized = false;
+  bool redis_error_logged = false;
+  bool route_error_logged = false;
+  bool claim_error_logged = false;
+  std::map<std::string, bool> paused_seen;  ///< scope -> paused, as last logged
+  int status = exit_ok;
+  std::function<void()> on_stopped;
+
+  asio::steady_timer read_retry_timer;
+  asio::steady_timer lease_timer;
+  asio::steady_timer promote_timer;
+  asio::steady_timer tick_timer;
+  asio::steady_timer drain_timer;
+  asio::steady_timer claim_timer;
+  asio::steady_timer shutdown_timer;
+};
+
+/// "Code: message" for the record's error field and log lines (IAM messages hold no secrets).
+std::string error_text(const client::IamError& e);
+/// A value for a log line: quoted, with quotes and backslashes escaped, newlines as spaces.
+std::string quote_value(std::string_view s);
+
+}  // namespace iamq::worker
