@@ -16,6 +16,7 @@
 #include "client/curl_multi_transport.hpp"
 #include "client/endpoint.hpp"
 #include "client/iam_client.hpp"
+#include "worker/account_credentials.hpp"
 #include "config/config.hpp"
 #include "cli/commands.hpp"
 
@@ -61,19 +62,6 @@ std::string check_param(const std::string& p) {
   return {};
 }
 
-client::CredentialsLoader loader_for(const config::Account& a) {
-  switch (a.source) {
-    case config::CredentialsSource::environment:
-      return client::environment_credentials_loader();
-    case config::CredentialsSource::profile:
-      return client::profile_credentials_loader(a.profile);
-    case config::CredentialsSource::static_keys:
-      return client::static_credentials_loader(
-          client::Credentials{a.access_key_id, a.secret_access_key, a.session_token});
-  }
-  return client::environment_credentials_loader();
-}
-
 /// Logs go to stderr: stdout carries only the result.
 void log_to_stderr(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("iamq-call");
@@ -95,7 +83,8 @@ void run_call(const GlobalOptions& g, const CallOptions& o) {
 
   client::IamClientOptions copts;
   try {
-    copts.endpoint = client::resolve_endpoint(account.endpoint, client::environment_snapshot());
+    copts.endpoint = client::parse_endpoint(
+        client::endpoint_url(account.endpoint, client::environment_snapshot(), account.region));
   } catch (const client::EndpointError& e) {
     throw config::ConfigError(std::string("accounts.") + account.name + ".endpoint: " + e.what());
   }
@@ -103,7 +92,7 @@ void run_call(const GlobalOptions& g, const CallOptions& o) {
     throw config::ConfigError("endpoint " + copts.endpoint.url() +
                               ": plain http is only allowed for loopback hosts; use https");
   }
-  copts.region = account.region;
+  copts.region = client::iam_signing_region(account.region);
   copts.connect_timeout = cfg.connect_timeout;
   copts.request_timeout = cfg.request_timeout;
 
@@ -115,16 +104,18 @@ void run_call(const GlobalOptions& g, const CallOptions& o) {
 
   boost::asio::io_context ioc;
   client::CurlMultiTransport transport(ioc);
-  client::IamClient client(transport, copts, loader_for(account));
-  // Fails here, before any request, when the credentials are missing or partial
-  // (CredentialsError: main prints it and exits 2).
-  client.load_credentials();
+  // The account's provider (default chain, profile, static keys, role_arn via source): a
+  // missing or refused credential fails the call with a credentials error naming the source.
+  worker::AccountCredentials credentials(transport, cfg, client::environment_snapshot());
+  client::IamClient client(transport, copts, credentials.provider(account.name));
   spdlog::debug("call {} on {} (region {}, account {})", o.action, copts.endpoint.url(),
                 copts.region, account.name);
 
   std::optional<client::Outcome> outcome;
+  int attempts = 0;
   client.call(o.action, std::move(params),
               [&](std::error_code, client::Outcome out, client::CallInfo info) {
+                attempts = info.http_attempts;
                 spdlog::debug("{}: HTTP {} in {} ms ({} attempt(s))", o.action, info.http_status,
                               info.duration.count(), info.http_attempts);
                 outcome = std::move(out);
@@ -153,6 +144,9 @@ void run_call(const GlobalOptions& g, const CallOptions& o) {
   }
 
   const client::IamError& e = *outcome->error;
+  // No request was sent: the credentials could not be had (missing, partial, refused by
+  // STS). A configuration problem, exit 2 like any other (main prints the message).
+  if (attempts == 0 && e.error_class == client::ErrorClass::credentials) throw client::CredentialsError(e.message);
   if (o.json) {
     nlohmann::json j = {{"action", o.action},
                         {"error",

@@ -117,6 +117,25 @@ std::string endpoint_url(const std::string& configured,
   return std::string(kDefaultIamEndpoint);
 }
 
+std::string iam_partition_endpoint(std::string_view region) {
+  if (region.rfind("cn-", 0) == 0) return "https://iam.cn-north-1.amazonaws.com.cn";
+  if (region.rfind("us-gov-", 0) == 0) return "https://iam.us-gov.amazonaws.com";
+  return std::string(kDefaultIamEndpoint);
+}
+
+std::string iam_signing_region(std::string_view region) {
+  if (region.rfind("cn-", 0) == 0) return "cn-north-1";
+  if (region.rfind("us-gov-", 0) == 0) return "us-gov-west-1";
+  return "us-east-1";
+}
+
+std::string endpoint_url(const std::string& configured, const std::map<std::string, std::string>& env,
+                         std::string_view region) {
+  std::string u = endpoint_url(configured, env);
+  if (configured.empty() && u == kDefaultIamEndpoint) return iam_partition_endpoint(region);
+  return u;
+}
+
 Endpoint resolve_endpoint(const std::string& configured,
                           const std::map<std::string, std::string>& env) {
   return parse_endpoint(endpoint_url(configured, env));

@@ -45,6 +45,16 @@ std::string endpoint_url(const std::string& configured,
 Endpoint resolve_endpoint(const std::string& configured,
                           const std::map<std::string, std::string>& env);
 
+/// The IAM endpoint of `region`'s partition: https://iam.cn-north-1.amazonaws.com.cn for
+/// cn-*, https://iam.us-gov.amazonaws.com for us-gov-*, else https://iam.amazonaws.com.
+std::string iam_partition_endpoint(std::string_view region);
+/// The region IAM requests are signed for in `region`'s partition: cn-north-1,
+/// us-gov-west-1 or us-east-1 (IAM is global within a partition).
+std::string iam_signing_region(std::string_view region);
+/// endpoint_url() with the partition of `region` as the last fall-back.
+std::string endpoint_url(const std::string& configured, const std::map<std::string, std::string>& env,
+                         std::string_view region);
+
 /// True when `host` (as returned by a URL parser, brackets allowed) is a loopback name.
 bool is_loopback_host(std::string_view host);
 

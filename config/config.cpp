@@ -218,6 +218,12 @@ void read_account(const toml::table& tbl, const std::string& field, Account& a, 
        {"session_token", str(a.session_token)},
        {"endpoint", str(a.endpoint)},
        {"region", str(a.region)},
+       {"account_id", str(a.account_id)},
+       {"role_arn", str(a.role_arn)},
+       {"external_id", str(a.external_id)},
+       {"role_session_name", str(a.role_session_name)},
+       {"duration_seconds", [&](const toml::node& x, const std::string& f) { read_int(x, f, a.duration_seconds, p); }},
+       {"source", str(a.role_source)},
        {"rate", [&](const toml::node& x, const std::string& f) { read_number(x, f, a.rate, p); }},
        {"burst", [&](const toml::node& x, const std::string& f) { read_number(x, f, a.burst, p); }}},
       p);
@@ -371,6 +377,35 @@ void validate_account(const Account& a, Problems& p) {
       std::any_of(a.region.begin(), a.region.end(), [](char c) { return std::isupper(static_cast<unsigned char>(c)); })) {
     p.add(f + ".region", quoted(a.region) + " is not a region name (e.g. us-east-1)");
   }
+  const auto digits = [](std::string_view v) {
+    return std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (!a.account_id.empty() && (a.account_id.size() != 12 || !digits(a.account_id)))
+    p.add(f + ".account_id", quoted(a.account_id) + " must be 12 digits");
+  if (!a.role_arn.empty()) {
+    const std::string arn = expanded_role_arn(a);
+    const bool arn_ok = (starts_with(arn, "arn:aws:iam::") || starts_with(arn, "arn:aws-cn:iam::") ||
+                         starts_with(arn, "arn:aws-us-gov:iam::")) &&
+                        arn.find(":role/") != std::string::npos && arn.size() <= 2048 &&
+                        arn.find_first_of(" \t\r\n{}") == std::string::npos;
+    if (a.role_arn.find("{account_id}") != std::string::npos && a.account_id.empty())
+      p.add(f + ".role_arn", "uses {account_id} but account_id is not set");
+    else if (!arn_ok)
+      p.add(f + ".role_arn", quoted(a.role_arn) + " is not a role ARN (arn:aws:iam::<12 digits>:role/<name>)");
+  }
+  if (!valid_name(a.role_session_name, "+=,.@-_") || a.role_session_name.size() < 2 || a.role_session_name.size() > 64)
+    p.add(f + ".role_session_name", "must be 2-64 of [A-Za-z0-9+=,.@_-]");
+  if (!a.external_id.empty() && (a.external_id.size() < 2 || a.external_id.size() > 1224 || !valid_name(a.external_id, "+=,.@:/-_")))
+    p.add(f + ".external_id", "must be 2-1224 of [A-Za-z0-9+=,.@:/_-]");
+  if (a.duration_seconds < 900 || a.duration_seconds > 43200) p.add(f + ".duration_seconds", "must be between 900 and 43200");
+  if (a.role_arn.empty()) {
+    if (!a.role_source.empty()) p.add(f + ".source", "only used with role_arn");
+    if (!a.external_id.empty()) p.add(f + ".external_id", "only used with role_arn");
+  }
+  if (!a.role_source.empty() && a.role_source == a.name) p.add(f + ".source", "an account cannot be its own source");
+  if (!a.role_source.empty() && a.source != CredentialsSource::environment)
+    p.add(f + ".source", "replaces credentials = \"" + std::string(a.source == CredentialsSource::profile ? "profile" : "static") +
+                             "\" as the base of role_arn: set only one");
   if (!(a.rate > 0)) p.add(f + ".rate", "must be > 0");
   if (!(a.burst >= 1)) p.add(f + ".burst", "must be >= 1");
 }
@@ -436,6 +471,22 @@ void validate(Config& cfg, Problems& p) {
     if (b.max_attempts < 1) p.add(f + ".max_attempts", "must be >= 1");
   }
   for (const auto& [name, a] : cfg.accounts) validate_account(a, p);
+  // `source` naming another account: the chain of sources must end (no cycle).
+  for (const auto& [name, a] : cfg.accounts) {
+    std::set<std::string> seen{name};
+    std::string at = a.role_source;
+    while (!at.empty()) {
+      auto it = cfg.accounts.find(at);
+      if (it == cfg.accounts.end()) break;  // a profile name
+      if (!seen.insert(at).second) {
+        if (at != name) break;  // reported for the accounts on the cycle itself
+        p.add("accounts." + name + ".source", "source accounts form a cycle through \"" + name + "\"");
+        break;
+      }
+      if (it->second.role_arn.empty() && it->first != name) break;
+      at = it->second.role_source;
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -537,6 +588,14 @@ toml::table redacted_table(const Config& cfg) {
     if (!a.session_token.empty()) at.insert_or_assign("session_token", std::string(kRedacted));
     if (!a.endpoint.empty()) at.insert_or_assign("endpoint", redact_url(a.endpoint));
     at.insert_or_assign("region", a.region);
+    if (!a.account_id.empty()) at.insert_or_assign("account_id", a.account_id);
+    if (!a.role_arn.empty()) {
+      at.insert_or_assign("role_arn", a.role_arn);
+      at.insert_or_assign("role_session_name", a.role_session_name);
+      at.insert_or_assign("duration_seconds", static_cast<std::int64_t>(a.duration_seconds));
+    }
+    if (!a.external_id.empty()) at.insert_or_assign("external_id", a.external_id);
+    if (!a.role_source.empty()) at.insert_or_assign("source", a.role_source);
     at.insert_or_assign("rate", a.rate);
     at.insert_or_assign("burst", a.burst);
     accounts.insert_or_assign(name, std::move(at));
@@ -556,6 +615,14 @@ std::string join_lines(const std::vector<std::string>& v) {
   return out;
 }
 }  // namespace
+
+std::string expanded_role_arn(const Account& a) {
+  std::string arn = a.role_arn;
+  const std::string key = "{account_id}";
+  for (auto pos = arn.find(key); pos != std::string::npos; pos = arn.find(key, pos + a.account_id.size()))
+    arn.replace(pos, key.size(), a.account_id);
+  return arn;
+}
 
 ConfigError::ConfigError(std::vector<std::string> problems)
     : std::runtime_error(join_lines(problems)), problems_(std::move(problems)) {}

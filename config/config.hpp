@@ -31,8 +31,16 @@ struct Account {
   std::string access_key_id;      ///< for `static_keys`
   std::string secret_access_key;  ///< for `static_keys`; never logged
   std::string session_token;      ///< for `static_keys`; optional, never logged
-  std::string endpoint;           ///< empty: AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL, https://iam.amazonaws.com
-  std::string region = "us-east-1";
+  std::string endpoint;           ///< empty: AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL, the partition's IAM endpoint
+  std::string region = "us-east-1";  ///< picks the partition (IAM endpoint, signing region) and the STS region
+  std::string account_id;         ///< 12 digits; fills {account_id} in role_arn
+  std::string role_arn;           ///< assumed with the base credentials; may hold {account_id}
+  std::string external_id;        ///< sent with AssumeRole when set
+  std::string role_session_name = "iamq";
+  int duration_seconds = 3600;    ///< AssumeRole session length (900-43200)
+  /// The base credentials for role_arn: another account's name (its final credentials, so
+  /// roles chain through a hub account) or a profile name. Empty: this account's `credentials`.
+  std::string role_source;  ///< the `source` key
   double rate = 10.0;   ///< calls per second (token bucket refill)
   double burst = 20.0;  ///< bucket size
 };
@@ -70,6 +78,9 @@ struct Config {
   bool dry_run = false;
   std::string log_level = "info";
 };
+
+/// role_arn with {account_id} filled in.
+std::string expanded_role_arn(const Account& a);
 
 /// Raised for any bad configuration; the message names the field and the rule.
 /// load() raises one ConfigError listing every problem, one per line, each `field: rule`

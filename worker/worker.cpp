@@ -15,6 +15,7 @@
 #include "queue/error.hpp"
 #include "queue/redis_url.hpp"
 #include "worker/worker_impl.hpp"
+#include "worker/account_credentials.hpp"
 #include "worker/redaction.hpp"
 
 namespace iamq::worker {
@@ -42,17 +43,6 @@ constexpr milliseconds kClaimPoll{100};       // lanes filled by other workers, 
 constexpr std::size_t kPromoteBatch = 200;
 constexpr std::size_t kIntakeBatch = 200;     // entries per read and per route script
 constexpr std::size_t kReclaimBatch = 500;    // claims taken back per lease tick
-
-client::CredentialsLoader loader_for(const config::Account& a) {
-  switch (a.source) {
-    case config::CredentialsSource::environment: return client::environment_credentials_loader();
-    case config::CredentialsSource::profile: return client::profile_credentials_loader(a.profile);
-    case config::CredentialsSource::static_keys:
-      return client::static_credentials_loader(
-          client::Credentials{a.access_key_id, a.secret_access_key, a.session_token});
-  }
-  return client::environment_credentials_loader();
-}
 
 }  // namespace
 
@@ -112,6 +102,7 @@ Worker::Impl::Impl(asio::io_context& ioc_, config::Config cfg_, WorkerOptions op
   transport = std::make_unique<client::CurlMultiTransport>(ioc, to);
 
   const auto env = client::environment_snapshot();
+  credentials = std::make_unique<AccountCredentials>(*transport, cfg, env);
   std::optional<client::CredentialsError> first_error;
   std::size_t usable = 0;
   for (const auto& [name, a] : cfg.accounts) {
@@ -122,16 +113,18 @@ Worker::Impl::Impl(asio::io_context& ioc_, config::Config cfg_, WorkerOptions op
     auto st = std::make_unique<AccountState>(ioc, name, lim, cfg.circuit_probe_interval);
     client::IamClientOptions co;
     try {
-      co.endpoint = client::resolve_endpoint(a.endpoint, env);
+      co.endpoint = client::parse_endpoint(client::endpoint_url(a.endpoint, env, a.region));
     } catch (const client::EndpointError& e) {
       throw config::ConfigError("accounts." + name + ".endpoint: " + e.what());
     }
-    co.region = a.region;
+    co.region = client::iam_signing_region(a.region);
     co.connect_timeout = cfg.connect_timeout;
     co.request_timeout = cfg.request_timeout;
     try {
-      st->client = std::make_unique<client::IamClient>(*transport, co, loader_for(a));
-      st->client->load_credentials();
+      // Fetched at the first call (off the loop); a failure there, AccessDenied on the
+      // account's AssumeRole included, opens this account's circuit only.
+      st->client = std::make_unique<client::IamClient>(*transport, co, credentials->provider(name));
+      spdlog::info("account {}: credentials from {}", name, credentials->describe(name));
       ++usable;
     } catch (const client::CredentialsError& e) {
       if (!first_error) first_error = e;

@@ -19,6 +19,7 @@
 #include "client/iam_client.hpp"
 #include "queue/job_queue.hpp"
 #include "queue/redis_connection.hpp"
+#include "worker/account_credentials.hpp"
 #include "worker/account_gate.hpp"
 #include "worker/fleet_limiter.hpp"
 #include "worker/job.hpp"
@@ -170,6 +171,7 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
   std::unique_ptr<queue::JobQueue> queue;
   std::unique_ptr<FleetLimiter> fleet;
   std::unique_ptr<client::CurlMultiTransport> transport;
+  std::unique_ptr<AccountCredentials> credentials;  // after transport: its providers use it
   std::map<std::string, std::unique_ptr<AccountState>> accounts;
   std::vector<AccountState*> account_order;  ///< round-robin order of the claims
   std::size_t rr = 0;                        ///< where the next claim's round starts

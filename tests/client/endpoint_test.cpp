@@ -80,3 +80,22 @@ TEST(Endpoint, LoopbackHosts) {
 
 }  // namespace
 }  // namespace iamq::client
+
+namespace iamq::client {
+namespace {
+
+TEST(Partition, IamEndpointAndSigningRegionFromTheRegion) {
+  EXPECT_EQ(iam_partition_endpoint("us-east-1"), "https://iam.amazonaws.com");
+  EXPECT_EQ(iam_partition_endpoint("eu-west-1"), "https://iam.amazonaws.com");
+  EXPECT_EQ(iam_partition_endpoint("cn-northwest-1"), "https://iam.cn-north-1.amazonaws.com.cn");
+  EXPECT_EQ(iam_partition_endpoint("us-gov-east-1"), "https://iam.us-gov.amazonaws.com");
+  EXPECT_EQ(iam_signing_region("eu-west-1"), "us-east-1");
+  EXPECT_EQ(iam_signing_region("cn-northwest-1"), "cn-north-1");
+  EXPECT_EQ(iam_signing_region("us-gov-east-1"), "us-gov-west-1");
+  EXPECT_EQ(endpoint_url("", {}, "cn-north-1"), "https://iam.cn-north-1.amazonaws.com.cn");
+  EXPECT_EQ(endpoint_url("", {{"AWS_ENDPOINT_URL_IAM", "http://127.0.0.1:1"}}, "cn-north-1"), "http://127.0.0.1:1");
+  EXPECT_EQ(endpoint_url("https://x.example", {}, "cn-north-1"), "https://x.example");
+}
+
+}  // namespace
+}  // namespace iamq::client

@@ -527,3 +527,72 @@ TEST(Config, ErrorFromOneMessage) {
 
 }  // namespace
 }  // namespace iamq::config
+
+namespace iamq::config {
+namespace {
+
+TEST(ConfigAccounts, RoleFieldsAndTemplates) {
+  const Config c = load_text(R"(
+[accounts.hub]
+credentials = "profile"
+profile = "ops"
+[accounts.prod]
+account_id = "222222222222"
+role_arn = "arn:aws:iam::{account_id}:role/iamq"
+external_id = "ext-42"
+role_session_name = "offboarding"
+duration_seconds = 900
+source = "hub"
+region = "cn-north-1"
+)");
+  const Account& a = c.accounts.at("prod");
+  EXPECT_EQ(expanded_role_arn(a), "arn:aws:iam::222222222222:role/iamq");
+  EXPECT_EQ(a.external_id, "ext-42");
+  EXPECT_EQ(a.role_session_name, "offboarding");
+  EXPECT_EQ(a.duration_seconds, 900);
+  EXPECT_EQ(a.role_source, "hub");
+  const std::string shown = to_redacted_toml(c);
+  EXPECT_NE(shown.find("role_arn = 'arn:aws:iam::{account_id}:role/iamq'"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("source = 'hub'"), std::string::npos) << shown;
+}
+
+TEST(ConfigAccounts, BadRoleFieldsNameTheFieldAndTheRule) {
+  auto p = problems(R"(
+[accounts.a]
+account_id = "12345"
+role_arn = "arn:aws:iam::{account_id}:user/x"
+role_session_name = "bad name"
+duration_seconds = 60
+[accounts.b]
+role_arn = "arn:aws:iam::{account_id}:role/x"
+[accounts.c]
+source = "a"
+external_id = "e1"
+[accounts.d]
+role_arn = "arn:aws:iam::111111111111:role/d"
+source = "e"
+[accounts.e]
+role_arn = "arn:aws:iam::111111111111:role/e"
+source = "d"
+[accounts.f]
+credentials = "static"
+access_key_id = "AKID"
+secret_access_key = "TOPSECRETVALUE"
+role_arn = "arn:aws:iam::111111111111:role/f"
+source = "a"
+)");
+  const std::string all = joined(p);
+  EXPECT_TRUE(has(p, "accounts.a.account_id: \"12345\" must be 12 digits")) << all;
+  EXPECT_NE(all.find("accounts.a.role_arn: "), std::string::npos) << all;
+  EXPECT_TRUE(has(p, "accounts.a.role_session_name: must be 2-64 of [A-Za-z0-9+=,.@_-]")) << all;
+  EXPECT_TRUE(has(p, "accounts.a.duration_seconds: must be between 900 and 43200")) << all;
+  EXPECT_TRUE(has(p, "accounts.b.role_arn: uses {account_id} but account_id is not set")) << all;
+  EXPECT_TRUE(has(p, "accounts.c.source: only used with role_arn")) << all;
+  EXPECT_TRUE(has(p, "accounts.c.external_id: only used with role_arn")) << all;
+  EXPECT_TRUE(has(p, "accounts.d.source: source accounts form a cycle through \"d\"")) << all;
+  EXPECT_NE(all.find("accounts.f.source: replaces credentials = \"static\""), std::string::npos) << all;
+  EXPECT_EQ(all.find("TOPSECRETVALUE"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace iamq::config
