@@ -57,5 +57,6 @@ void add_pause_command(CLI::App& app, const GlobalOptions& g);    // pause.cpp
 void add_resume_command(CLI::App& app, const GlobalOptions& g);   // resume.cpp
 void add_cancel_command(CLI::App& app, const GlobalOptions& g);   // cancel.cpp
 void add_retry_command(CLI::App& app, const GlobalOptions& g);    // retry.cpp
+void add_webhooks_command(CLI::App& app, const GlobalOptions& g);   // webhooks.cpp
 
 }  // namespace iamq::commands

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
@@ -42,12 +44,23 @@ struct JobFlags {
   std::optional<int> max_attempts;
   std::optional<std::string> priority;
   std::optional<std::string> not_before;
+  std::optional<std::string> notify;
 };
 
 struct FileFlags {
   std::optional<std::string> file;
   bool strict = false;
 };
+
+/// A producer whose config defines webhooks checks `notify` against them; one without
+/// any only checks the name's syntax and leaves the check to the worker, which has the
+/// config (a job naming an unknown webhook is dead-lettered there with the reason).
+std::optional<worker::JobError> notify_problem(const config::Config& cfg, const worker::Job& job) {
+  if (cfg.webhooks.empty()) return std::nullopt;
+  std::set<std::string> names;
+  for (const auto& [name, w] : cfg.webhooks) names.insert(name);
+  return worker::check_notify(job, names);
+}
 
 /// One line of input that passed validation.
 struct Accepted {
@@ -223,6 +236,7 @@ void run_typed(const GlobalOptions& g, const JobFlags& f) {
   if (f.max_attempts) j["max_attempts"] = *f.max_attempts;
   if (f.priority) j["priority"] = *f.priority;
   if (f.not_before) j["not_before"] = *f.not_before;
+  if (f.notify) j["notify"] = *f.notify;
   if (!f.meta.empty()) {
     nlohmann::json meta = nlohmann::json::object();
     for (const auto& kv : f.meta) {
@@ -244,6 +258,10 @@ void run_typed(const GlobalOptions& g, const JobFlags& f) {
   auto& job = std::get<worker::Job>(parsed);
   if (job.id.empty()) job.id = worker::generate_job_id();
   QueueSession session(g);
+  if (auto e = notify_problem(session.config(), job)) {
+    std::cerr << "iamq: " << e->message << "\n";
+    throw CommandFailed(1);
+  }
   Enqueuer enq(session, false);
   enq.add(1, worker::summarize(job));
   enq.finish();
@@ -261,6 +279,7 @@ void run_file(const GlobalOptions& g, const FileFlags& f) {
     in = owned.get();
   }
   LineReader reader(in);
+  const config::Config cfg = resolve_config(g);
   // --strict reads and validates the whole input before enqueueing anything; otherwise each
   // batch goes out as soon as it is full (connecting only once there is a job to send).
   std::unique_ptr<QueueSession> session;
@@ -281,6 +300,11 @@ void run_file(const GlobalOptions& g, const FileFlags& f) {
       continue;
     }
     auto& job = std::get<worker::Job>(parsed);
+    if (auto ne = notify_problem(cfg, job)) {
+      std::cerr << "line " << n << ": " << ne->message << "\n";
+      ++refused;
+      continue;
+    }
     if (job.id.empty()) job.id = worker::generate_job_id();
     ++accepted;
     if (f.strict) {
@@ -335,6 +359,7 @@ CLI::App* add_typed(CLI::App* parent, const GlobalOptions& g, const std::string&
                                                 : "must be an RFC 3339 UTC time such as 2026-12-01T09:00:00Z";
           },
           "RFC3339-UTC"));
+  cmd->add_option("--notify", f->notify, "A [webhooks.NAME] of the config to tell about the outcome");
   if (type == "offboard_user") {
     cmd->add_flag("--keep-user", f->keep_user,
                   "Disable instead of delete: MFA, login profile, access keys inactive");

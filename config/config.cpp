@@ -14,6 +14,8 @@
 
 #include <toml++/toml.h>
 
+#include "config/webhook_config_toml.hpp"
+
 namespace iamq::config {
 
 namespace {
@@ -326,7 +328,11 @@ void read_file(const toml::table& root, Config& cfg, const Account& templ, Probl
        {"allow_list", [&](const toml::node& x, const std::string& f) { read_allow_list(x, f, cfg, p); }},
        {"backoff", [&](const toml::node& x, const std::string& f) { read_backoff(x, f, cfg, p); }},
        {"accounts",
-        [&](const toml::node& x, const std::string& f) { read_accounts(x, f, cfg, templ, p); }}},
+        [&](const toml::node& x, const std::string& f) { read_accounts(x, f, cfg, templ, p); }},
+       {"webhooks",
+        [&](const toml::node& x, const std::string& f) {
+          for (auto& problem : read_webhooks(x, f, cfg.webhooks)) p.list().push_back(std::move(problem));
+        }}},
       p);
 }
 
@@ -487,6 +493,7 @@ void validate(Config& cfg, Problems& p) {
       at = it->second.role_source;
     }
   }
+  for (auto& problem : validate_webhooks(cfg.webhooks)) p.list().push_back(std::move(problem));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -601,6 +608,7 @@ toml::table redacted_table(const Config& cfg) {
     accounts.insert_or_assign(name, std::move(at));
   }
   t.insert_or_assign("accounts", std::move(accounts));
+  if (!cfg.webhooks.empty()) t.insert_or_assign("webhooks", redacted_webhooks(cfg.webhooks));
   return t;
 }
 

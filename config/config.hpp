@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "queue/redis_url.hpp"
+#include "config/webhook_config.hpp"
 
 namespace iamq::config {
 
@@ -77,6 +78,8 @@ struct Config {
   double fleet_burst = 0.0;
   bool dry_run = false;
   std::string log_level = "info";
+  /// [webhooks.NAME]: where jobs with "notify": "NAME" are reported (config/webhook_config.hpp).
+  std::map<std::string, Webhook> webhooks;
 };
 
 /// role_arn with {account_id} filled in.

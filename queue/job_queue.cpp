@@ -32,7 +32,8 @@ const Script& script(std::string_view name) {
   auto it = cache.find(std::string(name));
   if (it != cache.end()) return it->second;
   Script s;
-  s.text = std::string(lua::source("common")) + "\n" + std::string(lua::source(name));
+  s.text = std::string(lua::source("common")) + "\n" + std::string(lua::source("outbox_hook")) + "\n" +
+           std::string(lua::source(name));
   std::array<unsigned char, SHA_DIGEST_LENGTH> digest{};
   SHA1(reinterpret_cast<const unsigned char*>(s.text.data()), s.text.size(), digest.data());
   static constexpr char hex[] = "0123456789abcdef";

@@ -1,6 +1,7 @@
 #include "worker/job.hpp"
 
 #include "worker/rfc3339.hpp"
+#include "config/webhook_config.hpp"
 
 #include <array>
 #include <optional>
@@ -160,7 +161,9 @@ std::variant<Job, JobError> parse_object(const json& j) {
   Job job;
   static const std::set<std::string> known = {
       "id",   "type",       "account",        "user_name", "serial_number", "keep_user",
-      "delete_virtual", "steps", "max_attempts", "dry_run",   "meta", "priority", "not_before"};
+      "delete_virtual", "steps", "max_attempts", "dry_run",   "meta", "priority", "not_before",
+      "notify"};
+>>>>>>> dd6650d (issue 13: webhooks ([webhooks.NAME], notify, outbox in Redis, signed deliveries with retries, iamq webhooks list|retry, metrics) and the demo starting the dashboard (from wip/issue-13))
   for (const auto& [k, v] : j.items()) {
     if (!known.count(k)) return err(k, "unknown field " + quote(k));
   }
@@ -273,6 +276,14 @@ std::variant<Job, JobError> parse_object(const json& j) {
       return err("max_attempts", "max_attempts must be an integer 1-100");
     }
     job.max_attempts = static_cast<int>(v);
+  }
+
+  // notify: a webhook name; whether it is configured is the worker's check (job_validator)
+  if (auto it = j.find("notify"); it != j.end()) {
+    if (!it->is_string() || !config::valid_webhook_name(it->get<std::string>())) {
+      return err("notify", "notify must be a webhook name: 1-64 of [A-Za-z0-9_-]");
+    }
+    job.notify = it->get<std::string>();
   }
 
   // meta
@@ -421,6 +432,7 @@ nlohmann::json to_json(const Job& job) {
   if (job.dry_run) j["dry_run"] = true;
   if (job.priority != "normal") j["priority"] = job.priority;
   if (job.not_before_ms > 0) j["not_before"] = format_rfc3339_utc(job.not_before_ms);
+  if (!job.notify.empty()) j["notify"] = job.notify;
   if (job.meta.is_object() && !job.meta.empty()) j["meta"] = redact(job.meta);
   return j;
 }
@@ -456,12 +468,30 @@ queue::JobSummary summarize(const Job& job) {
   return s;
 }
 
+std::optional<JobError> check_notify(const Job& job, const std::set<std::string>& webhooks) {
+  if (job.notify.empty() || webhooks.count(job.notify)) return std::nullopt;
+  return JobError{"notify", "notify \"" + job.notify + "\" names no webhook in the config ([webhooks." +
+                                job.notify + "])"};
+}
+
 queue::JobValidator job_validator() {
   return [](std::string_view text,
             std::string_view default_id) -> std::variant<queue::JobSummary, std::string> {
     auto parsed = parse_job(text);
     if (auto* e = std::get_if<JobError>(&parsed)) return redact_text(e->message);  // stored and printed
     auto& job = std::get<Job>(parsed);
+    if (job.id.empty()) job.id = std::string(default_id);
+    return summarize(job);
+  };
+}
+
+queue::JobValidator job_validator(std::set<std::string> webhooks) {
+  return [webhooks = std::move(webhooks)](std::string_view text, std::string_view default_id)
+             -> std::variant<queue::JobSummary, std::string> {
+    auto parsed = parse_job(text);
+    if (auto* e = std::get_if<JobError>(&parsed)) return e->message;
+    auto& job = std::get<Job>(parsed);
+    if (auto e = check_notify(job, webhooks)) return e->message;
     if (job.id.empty()) job.id = std::string(default_id);
     return summarize(job);
   };

@@ -1,6 +1,7 @@
 #pragma once
 /// A job as enqueued (JSON) and as the worker runs it. Parsing validates as IAM does.
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,6 +38,7 @@ struct Job {
   std::string priority = "normal";  ///< urgent | normal | bulk
   long long not_before_ms = 0;      ///< 0: none; else no call before this time (ms, UTC)
   nlohmann::json meta;  ///< opaque, echoed into the result
+  std::string notify;   ///< a [webhooks.NAME] to tell about the outcome; "" for none
 };
 
 /// Why a job was refused: the field and a message that names field and rule, e.g.
@@ -60,5 +62,10 @@ std::string generate_job_id();
 queue::JobSummary summarize(const Job& job);
 /// The validator JobQueue::adopt uses: parse_job, then `default_id` when the job has no id.
 queue::JobValidator job_validator();
+/// The same, and a job whose `notify` names none of `webhooks` is invalid (the worker's
+/// validator: it has the config; a producer without one checks only the name's syntax).
+queue::JobValidator job_validator(std::set<std::string> webhooks);
+/// Why `job.notify` is refused by a config whose webhooks are `webhooks`, or nullopt.
+std::optional<JobError> check_notify(const Job& job, const std::set<std::string>& webhooks);
 
 }  // namespace iamq::worker

@@ -137,6 +137,10 @@ Metrics::Metrics(const std::optional<std::string>& listen)
                 .Name("iamq_iam_calls_total")
                 .Help("IAM calls by action and result code (OK or the IAM error code)")
                 .Register(*registry_);
+  webhooks_ = &BuildCounter()
+                   .Name("iamq_webhook_deliveries_total")
+                   .Help("Webhook delivery attempts by webhook and result (delivered, retried, failed)")
+                   .Register(*registry_);
   retries_ = &BuildCounter()
                   .Name("iamq_retries_total")
                   .Help(
@@ -297,6 +301,10 @@ void Metrics::paused(std::string_view scope, bool p) {
 
 void Metrics::lane_depth(std::string_view account, std::string_view priority, double n) {
   lane_depth_->Add({{"account", std::string(account)}, {"priority", std::string(priority)}}).Set(n);
+}
+
+void Metrics::webhook_delivery(std::string_view webhook, std::string_view result) {
+  webhooks_->Add({{"webhook", std::string(webhook)}, {"result", std::string(result)}}).Increment();
 }
 
 void Metrics::heartbeat() {

@@ -69,6 +69,10 @@ class Metrics {
   /// Jobs waiting in one lane ("<account>:<priority>").
   void lane_depth(std::string_view account, std::string_view priority, double n);
 
+  /// A webhook delivery attempt ended: result is delivered, retried (will try again) or failed
+  /// (gave up; kept in <ns>:webhooks:failed).
+  void webhook_delivery(std::string_view webhook, std::string_view result);
+
   /// Health as /healthz reports it: the loop is alive when heartbeat() was called within
   /// the last few seconds; Redis is OK as last reported.
   void heartbeat();
@@ -94,6 +98,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>* paused_ = nullptr;
   prometheus::Family<prometheus::Gauge>* lane_depth_ = nullptr;
   prometheus::Family<prometheus::Histogram>* call_latency_ = nullptr;
+  prometheus::Family<prometheus::Counter>* webhooks_ = nullptr;
   prometheus::Gauge* in_flight_gauge_ = nullptr;
 
   // The per-call series, looked up once per label set: Family::Add hashes the label map and

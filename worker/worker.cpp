@@ -4,6 +4,8 @@
 #include "worker/worker.hpp"
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <stdexcept>
 #include <utility>
 #include <variant>
@@ -87,7 +89,9 @@ Worker::Impl::Impl(asio::io_context& ioc_, config::Config cfg_, WorkerOptions op
   qo.consumer = opts.consumer;
   qo.result_ttl = cfg.result_ttl;
   qo.events_maxlen = cfg.events_maxlen;
-  qo.validator = job_validator();
+  std::set<std::string> webhook_names;
+  for (const auto& [name, hook] : cfg.webhooks) webhook_names.insert(name);
+  qo.validator = job_validator(std::move(webhook_names));
   // An invalid entry is stored (record, dead letter) redacted and at most 4 KiB of it.
   qo.store_invalid = [](std::string_view text) { return redact_job_text(text, 4096); };
   qo.max_reclaims = cfg.max_reclaims;
@@ -100,6 +104,13 @@ Worker::Impl::Impl(asio::io_context& ioc_, config::Config cfg_, WorkerOptions op
   client::TransportOptions to;
   to.max_host_connections = std::max(4, opts.concurrency);
   transport = std::make_unique<client::CurlMultiTransport>(ioc, to);
+  if (!cfg.webhooks.empty()) {
+    WebhookDispatcher::Options wo;
+    wo.ns = cfg.ns;
+    wo.consumer = queue->consumer();
+    wo.claim_idle = opts.visibility_timeout;
+    webhooks = std::make_shared<WebhookDispatcher>(ioc, *redis, *transport, cfg.webhooks, metrics.get(), wo);
+  }
 
   const auto env = client::environment_snapshot();
   credentials = std::make_unique<AccountCredentials>(*transport, cfg, env);
@@ -173,6 +184,7 @@ void Worker::Impl::start() {
   queue->ensure_group([w](std::error_code ec) {
     if (auto self = w.lock()) self->on_group(ec);
   });
+  if (webhooks) webhooks->start();
   every(tick_timer, kTickEvery, &Impl::tick);
   metrics->heartbeat();
 }
@@ -253,6 +265,7 @@ void Worker::Impl::finalize() {
     run->abandoned = true;
     run->timer.cancel();
   }
+  if (webhooks) webhooks->stop();
   transport->stop();
   blocking->stop();
   redis->stop();
@@ -611,7 +624,16 @@ void Worker::Impl::drain_check() {
     self->apply_stats(s);
     if (!self->runs.empty() || self->claiming || self->routing) return;
     if (s.stream_length == 0 && s.delayed == 0 && s.in_lanes == 0) {
-      return self->begin_stop(exit_ok, "drained: stream, lanes, delayed set and in-flight jobs are empty");
+      if (!self->webhooks) {
+        return self->begin_stop(exit_ok, "drained: stream, lanes, delayed set and in-flight jobs are empty");
+      }
+      // With webhooks, drained also means the outbox is empty (delivered or kept as failed).
+      self->redis->command({"XLEN", self->cfg.ns + ":outbox"}, [w](std::error_code e2, queue::Reply r) {
+        auto s2 = w.lock();
+        if (!s2 || e2 || s2->stopping || r.as_integer().value_or(1) != 0 || s2->webhooks->held() > 0) return;
+        s2->begin_stop(exit_ok, "drained: stream, lanes, delayed set, in-flight jobs and webhook outbox are empty");
+      });
+      return;
     }
     // What is left may wait for an account whose credentials fail: --drain cannot finish.
     for (const auto& [lane, n] : s.lanes) {

@@ -27,6 +27,7 @@
 #include "worker/planner.hpp"
 #include "worker/retry_policy.hpp"
 #include "worker/unsupported_detector.hpp"
+#include "worker/webhook_dispatcher.hpp"
 #include "worker/worker.hpp"
 
 namespace iamq::worker {
@@ -172,6 +173,7 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
   std::unique_ptr<FleetLimiter> fleet;
   std::unique_ptr<client::CurlMultiTransport> transport;
   std::unique_ptr<AccountCredentials> credentials;  // after transport: its providers use it
+  std::shared_ptr<WebhookDispatcher> webhooks;  // null without [webhooks.*]
   std::map<std::string, std::unique_ptr<AccountState>> accounts;
   std::vector<AccountState*> account_order;  ///< round-robin order of the claims
   std::size_t rr = 0;                        ///< where the next claim's round starts

@@ -26,6 +26,10 @@ do
 end
 local NOW_S = string.format('%d', NOW)
 
+-- Set by outbox_hook.lua (appended after this prelude): writes the webhook outbox entry of a
+-- state change in the same script, so the two are atomic.
+local outbox_hook
+
 -- Appends one event to the capped events stream. extra: flat list {k1, v1, k2, v2 ...}.
 local function event(kind, id, status, extra)
   local args = {'XADD', K_EVENTS, 'MAXLEN', '~', events_maxlen, '*',
@@ -38,6 +42,7 @@ local function event(kind, id, status, extra)
     for i = 1, #extra do args[#args + 1] = extra[i] end
   end
   redis.call(unpack(args))
+  if outbox_hook then outbox_hook(kind, id, status, extra) end
 end
 
 -- Live counters per status (terminal statuses are running totals).

@@ -1,6 +1,6 @@
 // Shared by the browser and webhook tests: real redis-server, iamq-emulator and iamq
 // processes on free loopback ports, each stopped when the test ends.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -104,6 +104,17 @@ ${extra}
 /// Runs iamq to completion; returns stdout. Throws with stderr on a non-zero exit.
 export function iamq(config, args, input) {
   return execFileSync(iamqBin, ['--config', config, ...args], { encoding: 'utf8', input, timeout: 60000 });
+}
+
+/// The same without blocking this process's event loop (needed while a server in the test,
+/// such as a webhook receiver, must answer the command's requests).
+export function iamqAsync(config, args) {
+  return new Promise((resolve, reject) => {
+    execFile(iamqBin, ['--config', config, ...args], { encoding: 'utf8', timeout: 120000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`iamq ${args.join(' ')}: ${err.message}\n${stderr}`));
+      resolve(stdout);
+    });
+  });
 }
 
 export function redisCli(port, args) {
