@@ -166,32 +166,25 @@ void JobQueue::ensure_group(Done done) {
                 });
 }
 
-void JobQueue::read_intake(
-    const std::string& cursor, std::size_t max, std::chrono::milliseconds block,
-    std::function<void(std::error_code, std::vector<StreamEntry>, std::string)> done) {
-  std::vector<std::string> cmd = {"XREAD", "COUNT", std::to_string(std::max<std::size_t>(1, max))};
-  if (block.count() > 0) {
-    cmd.push_back("BLOCK");
-    cmd.push_back(ms_string(block));
-  }
-  cmd.insert(cmd.end(), {"STREAMS", keys_.jobs(), cursor.empty() ? std::string("0-0") : cursor});
-  auto timeout = blocking_.options().command_timeout + block;
-  blocking_.command(std::move(cmd), timeout,
-                    [cursor, done = std::move(done)](std::error_code ec, Reply r) {
-                      if (ec) return done(ec, {}, cursor);
-                      std::vector<StreamEntry> out;
-                      if (r.is_array()) {
-                        for (const auto& stream : r.elements) {
-                          if (stream.is_array() && stream.elements.size() == 2) {
-                            auto part = parse_entries(stream.elements[1]);
-                            out.insert(out.end(), std::make_move_iterator(part.begin()),
-                                       std::make_move_iterator(part.end()));
-                          }
-                        }
-                      }
-                      std::string next = out.empty() ? cursor : out.back().entry_id;
-                      done({}, std::move(out), std::move(next));
-                    });
+void JobQueue::read_intake(const std::string& cursor, std::size_t max,
+                           std::function<void(std::error_code, IntakeRead)> done) {
+  const std::string from = cursor.empty() ? std::string("0-0") : cursor;
+  eval("intake", {},
+       {from, std::to_string(std::max<std::size_t>(1, max)), std::to_string(opts_.max_entry_bytes)},
+       [from, done = std::move(done)](std::error_code ec, Reply r) {
+         IntakeRead out;
+         out.next = from;
+         if (!ec && (!r.is_array() || r.elements.size() < 2)) ec = make_error_code(Errc::protocol_error);
+         if (ec) return done(ec, std::move(out));
+         out.next = r.elements[0].as_string().value_or(from);
+         out.refused = static_cast<std::size_t>(std::max<long long>(0, r.elements[1].as_integer().value_or(0)));
+         Reply rows;
+         rows.type = Reply::Type::array;
+         rows.elements.assign(std::make_move_iterator(r.elements.begin() + 2),
+                              std::make_move_iterator(r.elements.end()));
+         out.entries = parse_entries(rows);
+         done({}, std::move(out));
+       });
 }
 
 void JobQueue::route(const std::vector<StreamEntry>& entries,

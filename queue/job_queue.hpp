@@ -239,12 +239,19 @@ class JobQueue {
 
   /// Creates the consumer group `workers` on <ns>:jobs (MKSTREAM); fine if it exists.
   void ensure_group(Done done);
-  /// Reads up to `max` intake entries after `cursor` ("0-0" at first) with XREAD (no group:
-  /// reading takes no ownership, so a worker that stops reading holds nothing), blocking up to
-  /// `block`. Claim entries are returned too (flag `claim`); route() skips them. `next` is the
-  /// cursor to read from next.
-  void read_intake(const std::string& cursor, std::size_t max, std::chrono::milliseconds block,
-                   std::function<void(std::error_code, std::vector<StreamEntry>, std::string next)> done);
+  /// Reads up to `max` intake entries after `cursor` ("0-0" at first) with one script (no
+  /// group: reading takes no ownership, so a worker that stops reading holds nothing). Entries
+  /// whose job is larger than Options::max_entry_bytes are dead-lettered inside Redis, without
+  /// their text, and never sent here (`refused` counts them); claims of started jobs are
+  /// skipped. `next` is the cursor to read from next (past refused and skipped entries).
+  /// Does not block: with nothing new, `entries` is empty and `next` == `cursor`.
+  struct IntakeRead {
+    std::vector<StreamEntry> entries;
+    std::string next;
+    std::size_t refused = 0;
+  };
+  void read_intake(const std::string& cursor, std::size_t max,
+                   std::function<void(std::error_code, IntakeRead)> done);
   /// Validates intake entries (Options::validator, Options::known_account) and routes them
   /// in one script: lane, delayed set (not_before), or dead letters. Results in input order.
   void route(const std::vector<StreamEntry>& entries,

@@ -36,7 +36,7 @@ WorkerOptions options_from_config(const config::Config& cfg) {
 
 namespace {
 
-constexpr milliseconds kReadBlock{1000};      // XREAD BLOCK: how long an idle intake read waits
+constexpr milliseconds kIntakePoll{100};      // an empty intake is read again after this
 constexpr milliseconds kRedisRetry{500};      // after a failed read, route or group creation
 constexpr milliseconds kPromoteEvery{500};    // due delayed jobs into their lanes
 constexpr milliseconds kTickEvery{1000};      // heartbeat, queue depth and pause state
@@ -94,6 +94,7 @@ Worker::Impl::Impl(asio::io_context& ioc_, config::Config cfg_, WorkerOptions op
   qo.validator = job_validator(std::move(webhook_names));
   // An invalid entry is stored (record, dead letter) redacted and at most 4 KiB of it.
   qo.store_invalid = [](std::string_view text) { return redact_job_text(text, 4096); };
+  qo.max_entry_bytes = max_job_size;  // larger entries are refused inside Redis (intake.lua)
   qo.max_reclaims = cfg.max_reclaims;
   qo.known_account = [this](std::string_view a) { return accounts.count(std::string(a)) > 0; };
   queue = std::make_unique<queue::JobQueue>(*redis, *blocking, qo);
@@ -283,16 +284,16 @@ void Worker::Impl::finalize() {
 void Worker::Impl::read_intake() {
   if (stopping || reading || routing) return;
   reading = true;
-  queue->read_intake(intake_cursor, kIntakeBatch, kReadBlock,
-                     [w = weak_from_this()](std::error_code ec, std::vector<queue::StreamEntry> es,
-                                            std::string next) {
-                       if (auto self = w.lock()) self->on_intake(ec, std::move(es), std::move(next));
+  queue->read_intake(intake_cursor, kIntakeBatch,
+                     [w = weak_from_this()](std::error_code ec, queue::JobQueue::IntakeRead r) {
+                       if (auto self = w.lock()) self->on_intake(ec, std::move(r));
                      });
 }
 
-void Worker::Impl::on_intake(std::error_code ec, std::vector<queue::StreamEntry> entries,
-                             std::string next) {
+void Worker::Impl::on_intake(std::error_code ec, queue::JobQueue::IntakeRead read) {
   reading = false;
+  auto& entries = read.entries;
+  auto& next = read.next;
   spdlog::debug("intake: read {} entries ({})", entries.size(), ec ? ec.message() : "ok");
   if (stopping) return maybe_finish_stop();
   if (ec) {
@@ -314,10 +315,25 @@ void Worker::Impl::on_intake(std::error_code ec, std::vector<queue::StreamEntry>
     redis_error_logged = false;
   }
   metrics->redis_ok(true);
+  if (read.refused > 0) {
+    // Refused inside Redis by size alone (never read here); the record and dead letter say so.
+    spdlog::warn("intake: {} entr{} larger than {} bytes dead-lettered without being read",
+                 read.refused, read.refused == 1 ? "y" : "ies", max_job_size);
+    for (std::size_t i = 0; i < read.refused; ++i) metrics->job_finished("invalid", "dead");
+  }
   const bool any = std::any_of(entries.begin(), entries.end(), [](const auto& e) { return !e.claim; });
   if (!any) {
+    const bool moved = next != intake_cursor;
     intake_cursor = std::move(next);
-    return read_intake();
+    if (moved) return read_intake();
+    // Nothing new: read again shortly. (A blocking XREAD would hand this worker every entry,
+    // oversized ones included, before any check could refuse them.)
+    read_retry_timer.expires_after(kIntakePoll);
+    read_retry_timer.async_wait([w = weak_from_this()](std::error_code tec) {
+      auto self = w.lock();
+      if (self && !tec) self->read_intake();
+    });
+    return;
   }
   route(std::move(entries), std::move(next));
 }

@@ -103,7 +103,7 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
 
   // ---- intake: routing <ns>:jobs into lanes (worker.cpp)
   void read_intake();
-  void on_intake(std::error_code ec, std::vector<queue::StreamEntry> entries, std::string next);
+  void on_intake(std::error_code ec, queue::JobQueue::IntakeRead read);
   void route(std::vector<queue::StreamEntry> entries, std::string next);
 
   // ---- starting jobs from lanes (worker.cpp)

@@ -364,6 +364,42 @@ TEST_F(HostileInputs, WorkerDeadLettersRawHostileEntriesWithoutCallingIam) {
   EXPECT_EQ(hget("good-1", "status"), "succeeded");
 }
 
+// Issue 14: eight raw 8 MiB entries were read by the worker (369 MiB) before its size check.
+// Now they are refused inside Redis: the worker is sent none of their bytes, so Redis's count
+// of bytes written to clients grows by far less than one of them while the worker drains them.
+TEST_F(HostileInputs, OversizedEntriesAreRefusedInRedisWithoutBeingRead) {
+  const std::string big = R"({"type":"offboard_user","user_name":"a","meta":{"pad":")" +
+                          std::string(8 << 20, 'p') + "\"}}";
+  for (int i = 0; i < 8; ++i) {
+    auto r = redis_cli({"XADD", kNs + ":jobs", "*", "id", "big-" + std::to_string(i), "job", big});
+    ASSERT_EQ(r.status, 0) << r.err;
+  }
+  ASSERT_EQ(redis_cli({"XADD", kNs + ":jobs", "*", "job",
+                       R"({"id":"small-1","type":"deactivate_mfa","user_name":"good-user"})"})
+                .status,
+            0);
+  auto net_out = [&] {
+    auto r = redis_cli({"INFO", "stats"});
+    const auto at = r.out.find("total_net_output_bytes:");
+    EXPECT_NE(at, std::string::npos) << r.out.substr(0, 300);
+    return at == std::string::npos ? 0LL : std::stoll(r.out.substr(at + 23));
+  };
+  const long long before = net_out();
+  drain();
+  const long long sent = net_out() - before;
+  EXPECT_LT(sent, 2LL << 20) << "Redis sent " << sent << " bytes: an oversized entry was read";
+  EXPECT_EQ(xlen(kNs + ":jobs"), 0);
+  EXPECT_EQ(xlen(kNs + ":dead"), 8);
+  for (int i = 0; i < 8; ++i) {
+    const std::string id = "big-" + std::to_string(i);
+    EXPECT_EQ(hget(id, "status"), "dead") << id;
+    EXPECT_NE(hget(id, "error").find("the limit is 65536"), std::string::npos) << hget(id, "error");
+    EXPECT_LT(hget(id, "job").size(), 100u) << "the entry's text was stored";
+  }
+  EXPECT_EQ(hget("small-1", "status"), "succeeded");
+  EXPECT_GT(iam_.requests(), 0u);
+}
+
 /// An IAM misbehaviour and how the job must end.
 struct BadAnswer {
   const char* user;
