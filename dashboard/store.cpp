@@ -111,6 +111,16 @@ void Store::overview(Callback<json> done) {
     std::map<std::string, const queue::CircuitInfo*> circuits;
     for (const auto& c : s.circuits) circuits[c.account] = &c;
     const auto rates = series_.account_rates(s.now_ms);
+    // Lane depth per account (all priorities) and the pause state ("*": every account).
+    std::map<std::string, long long> depth;
+    for (const auto& [lane, n] : s.lanes) {
+      const auto colon = lane.rfind(':');
+      depth[colon == std::string::npos ? lane : lane.substr(0, colon)] += n;
+    }
+    const bool all_paused = s.paused.count("*") > 0;
+    auto paused = [&](const std::string& a) { return all_paused || s.paused.count(a) > 0; };
+    auto lane_depth = [&](const std::string& a) { return depth.count(a) ? depth.at(a) : 0LL; };
+    out["paused_all"] = all_paused;
     json accounts = json::array();
     for (const auto& [name, a] : cfg_.accounts) {
       json acct = {{"name", name},
@@ -119,8 +129,8 @@ void Store::overview(Callback<json> done) {
                    {"rate", rates.count(name) ? rates.at(name) : 0.0},
                    {"circuit", "closed"},
                    {"circuit_error", ""},
-                   {"paused", nullptr},
-                   {"lane_depth", nullptr}};
+                   {"paused", paused(name)},
+                   {"lane_depth", lane_depth(name)}};
       if (auto it = circuits.find(name); it != circuits.end()) {
         acct["circuit"] = it->second->state;
         acct["circuit_error"] = it->second->error;
@@ -134,7 +144,7 @@ void Store::overview(Callback<json> done) {
       accounts.push_back({{"name", c.account}, {"rate_limit", nullptr}, {"burst", nullptr},
                           {"rate", rates.count(c.account) ? rates.at(c.account) : 0.0},
                           {"circuit", c.state}, {"circuit_error", c.error},
-                          {"paused", nullptr}, {"lane_depth", nullptr}});
+                          {"paused", paused(c.account)}, {"lane_depth", lane_depth(c.account)}});
     }
     out["accounts"] = accounts;
     out["series"] = series_.points(s.now_ms);
@@ -322,27 +332,51 @@ void Store::dead(std::size_t limit, Callback<json> done) {
 // ---- actions ----
 
 void Store::retry_job(const std::string& id, std::function<void(ActionResult)> done) {
-  conn_.command({"HGET", queue_.keys().job(id), "status"},
-                [this, id, done = std::move(done)](std::error_code ec, queue::Reply r) {
-                  if (ec) return done({502, "Redis: " + ec.message()});
-                  if (r.is_nil()) return done({404, "no job " + id});
-                  const std::string st = r.as_string().value_or("");
-                  if (st == "dead") return retry_dead(id, done);
-                  done({409, "a " + st + " job cannot be retried from the dashboard yet "
-                              "(only dead jobs); the queue has no retry for it"});
-                });
+  // `iamq retry`: a failed or dead job resumes where it stopped, with fresh budgets.
+  queue_.retry(id, [id, done = std::move(done)](std::error_code ec, std::string why) {
+    if (!ec) return done({200, "job " + id + " is queued again; it resumes where it stopped"});
+    if (ec == queue::Errc::not_found) return done({404, "no job " + id});
+    if (ec == queue::Errc::refused) {
+      if (why == "invalid") {
+        return done({409, "job " + id + " is still invalid: fix the job or the config first"});
+      }
+      return done({409, "a " + why + " job cannot be retried (only failed or dead jobs)"});
+    }
+    done({502, "Redis: " + ec.message()});
+  });
 }
 
 void Store::cancel_job(const std::string& id, std::function<void(ActionResult)> done) {
-  (void)id;
-  done({501, "cancel is not available: this queue version has no cancel operation"});
+  queue_.cancel(id, "cancelled from the dashboard",
+                [id, done = std::move(done)](std::error_code ec, queue::CancelOutcome o, std::string st) {
+                  if (ec == queue::Errc::not_found) return done({404, "no job " + id});
+                  if (ec) return done({502, "Redis: " + ec.message()});
+                  switch (o) {
+                    case queue::CancelOutcome::cancelled:
+                      return done({200, "job " + id + " cancelled (no IAM call made)"});
+                    case queue::CancelOutcome::requested:
+                      return done({202, "job " + id + " is running; it stops before its next call"});
+                    case queue::CancelOutcome::final:
+                      break;
+                  }
+                  done({409, "job " + id + " has already ended (" + st + ")"});
+                });
 }
 
 void Store::pause_account(const std::string& account, bool pause,
                           std::function<void(ActionResult)> done) {
-  (void)account;
-  done({501, std::string(pause ? "pause" : "resume") +
-                 " is not available: this queue version has no account pause"});
+  auto answer = [account, pause, done = std::move(done)](std::error_code ec, bool changed) {
+    if (ec) return done({502, "Redis: " + ec.message()});
+    const std::string what = account.empty() ? "every account" : "account " + account;
+    if (!changed) return done({200, what + " was already " + (pause ? "paused" : "running")});
+    done({200, what + (pause ? " paused: no new job starts; calls in flight finish"
+                             : " resumed")});
+  };
+  if (pause) {
+    queue_.pause(account, "paused from the dashboard", std::move(answer));
+  } else {
+    queue_.resume(account, std::move(answer));
+  }
 }
 
 void Store::retry_dead(const std::string& id, std::function<void(ActionResult)> done) {
