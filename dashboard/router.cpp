@@ -301,11 +301,12 @@ void Router::action(const Request& req, const std::string& path, bool json_answe
   if (!seg.empty() && seg[0] == "dead") back = "/dead";
   auto respond = [req, send, json_answer, back](const ActionResult& r) {
     if (json_answer) {
-      json doc = {{"ok", r.status == 200}, {"message", r.message}};
-      if (r.status != 200) doc["error"] = r.message;
+      const bool ok = r.status >= 200 && r.status < 300;  // 202: a running job stops later
+      json doc = {{"ok", ok}, {"message", r.message}};
+      if (!ok) doc["error"] = r.message;
       return send(json_response(req, static_cast<http::status>(r.status), doc));
     }
-    send(html(req, r.status, message_page(r.status, r.status == 200 ? "Done" : "Not done", r.message, back)));
+    send(html(req, r.status, message_page(r.status, r.status >= 200 && r.status < 300 ? "Done" : "Not done", r.message, back)));
   };
 
   auto check = auth_.can_act(header(req, http::field::authorization), header(req, http::field::cookie), csrf);

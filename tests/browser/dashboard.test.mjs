@@ -177,6 +177,42 @@ test('actions: refused without the token (401) and without the CSRF token (403),
   await page.close();
 });
 
+test('pause and resume an account, cancel a waiting job, retry only what can be retried', async () => {
+  const auth = { headers: { Authorization: `Bearer ${TOKEN}` } };
+  const post = (path) => fetch(base + path, { method: 'POST', ...auth });
+  // A job no worker has taken yet: cancelling it makes no IAM call.
+  iamq(config, ['enqueue', 'offboard-user', '--user', 'user-00004', '--id', 'WAIT-1']);
+  const cancelled = await post('/api/jobs/WAIT-1/cancel');
+  assert.equal(cancelled.status, 200, await cancelled.clone().text());
+  assert.match((await cancelled.json()).message, /cancelled \(no IAM call made\)/);
+  assert.equal((await (await fetch(base + '/api/jobs/WAIT-1', auth)).json()).record.status, 'cancelled');
+  const ended = await post('/api/jobs/HR-1/cancel');
+  assert.equal(ended.status, 409, 'a finished job cannot be cancelled');
+  const notFailed = await post('/api/jobs/HR-1/retry');
+  assert.equal(notFailed.status, 409, 'a succeeded job cannot be retried');
+  assert.match((await notFailed.json()).error, /succeeded/);
+  assert.equal((await post('/api/jobs/NOPE-1/cancel')).status, 404);
+
+  // Pause by the API; the overview shows it and its Resume button lifts it.
+  const paused = await post('/api/accounts/default/pause');
+  assert.equal(paused.status, 200, await paused.clone().text());
+  const ov = await (await fetch(base + '/api/overview', auth)).json();
+  const acct = ov.accounts.find((a) => a.name === 'default');
+  assert.equal(acct.paused, true);
+  assert.equal(typeof acct.lane_depth, 'number');
+  assert.equal(redisCli(redis.port, ['HEXISTS', 'dash:paused', 'default']).trim(), '1');
+  const page = await context.newPage();
+  await login(page);
+  await page.goto(base + '/');
+  const row = page.locator('table.accounts tbody tr', { hasText: 'default' });
+  assert.match(await row.textContent(), /paused/);
+  await page.screenshot({ path: join(shots, 'overview-paused.png'), fullPage: true });
+  await Promise.all([page.waitForNavigation(), row.locator('form[action="/accounts/default/resume"] button').click()]);
+  assert.match(await page.textContent('main'), /resumed/);
+  assert.equal(redisCli(redis.port, ['HEXISTS', 'dash:paused', 'default']).trim(), '0');
+  await page.close();
+});
+
 test('read-only mode refuses actions with 403 even with the token', async () => {
   const ro = await startDashboard(['--token', TOKEN, '--read-only']);
   const res = await fetch(ro.url + '/api/dead/retry-all', { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } });
