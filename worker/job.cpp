@@ -163,7 +163,6 @@ std::variant<Job, JobError> parse_object(const json& j) {
       "id",   "type",       "account",        "user_name", "serial_number", "keep_user",
       "delete_virtual", "steps", "max_attempts", "dry_run",   "meta", "priority", "not_before",
       "notify"};
->>>>>>> dd6650d (issue 13: webhooks ([webhooks.NAME], notify, outbox in Redis, signed deliveries with retries, iamq webhooks list|retry, metrics) and the demo starting the dashboard (from wip/issue-13))
   for (const auto& [k, v] : j.items()) {
     if (!known.count(k)) return err(k, "unknown field " + quote(k));
   }
