@@ -36,6 +36,7 @@ struct JobFlags {
   std::string user;
   std::optional<std::string> id;
   std::optional<std::string> account;
+  std::optional<std::string> accounts;  ///< fan-out: "a,b,c" or "*"
   std::vector<std::string> meta;
   std::optional<std::string> serial;
   bool keep_user = false;
@@ -229,6 +230,21 @@ void run_typed(const GlobalOptions& g, const JobFlags& f) {
   nlohmann::json j = {{"type", f.type}, {"user_name", f.user}};
   if (f.id) j["id"] = *f.id;
   if (f.account) j["account"] = *f.account;
+  if (f.accounts) {
+    if (*f.accounts == "*") {
+      j["accounts"] = "*";
+    } else {
+      nlohmann::json list = nlohmann::json::array();
+      std::size_t p = 0;
+      const std::string& s = *f.accounts;
+      while (p <= s.size()) {
+        const auto q = std::min(s.find(',', p), s.size());
+        list.push_back(s.substr(p, q - p));  // an empty name is refused by the job's rules
+        p = q + 1;
+      }
+      j["accounts"] = list;
+    }
+  }
   if (f.serial) j["serial_number"] = *f.serial;
   if (f.keep_user) j["keep_user"] = true;
   if (f.delete_virtual) j["delete_virtual"] = true;
@@ -344,7 +360,10 @@ CLI::App* add_typed(CLI::App* parent, const GlobalOptions& g, const std::string&
   CLI::App* cmd = parent->add_subcommand(name, help);
   cmd->add_option("--user", f->user, "IAM user name")->required();
   cmd->add_option("--id", f->id, "Job id (default: generated); an existing id is not added again");
-  cmd->add_option("--account", f->account, "Account name from the config (default: default)");
+  auto* one = cmd->add_option("--account", f->account, "Account name from the config (default: default)");
+  cmd->add_option("--accounts", f->accounts,
+                  "Fan out: one child job per account, A,B,C or '*' (every configured account)")
+      ->excludes(one);
   cmd->add_option("--meta", f->meta, "KEY=VALUE echoed into the result (repeatable)")
       ->type_name("KEY=VALUE");
   cmd->add_flag("--dry-run", f->dry_run, "Only read; record the calls that would be made");

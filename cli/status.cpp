@@ -21,7 +21,7 @@ struct StatusFlags {
 
 /// Record fields that hold JSON text and are shown as JSON in --json output.
 bool is_json_field(const std::string& k) {
-  return k == "job" || k == "result" || k == "checkpoint";
+  return k == "job" || k == "result" || k == "checkpoint" || k == "children";
 }
 
 nlohmann::json parse_or_string(const std::string& s) {
@@ -83,6 +83,21 @@ void print_human(const std::string& id, const queue::JobRecord& rec) {
   if (job.is_object() && job.contains("meta")) row("meta", job["meta"].dump());
   auto result = parse_or_string(field(f, "result"));
   if (result.is_object() && result.contains("outcome")) row("outcome", str(result, "outcome"));
+  if (!rec.children.empty()) {
+    // A fan-out parent: one child per account, each a job of its own (iamq status CHILD).
+    std::size_t ended = 0;
+    for (const auto& [child, st] : rec.children) {
+      ended += (st == "succeeded" || st == "failed" || st == "dead" || st == "cancelled") ? 1 : 0;
+    }
+    std::cout << "
+children (" << rec.children.size() << ", " << ended << " ended):
+";
+    for (const auto& [child, st] : rec.children) {
+      std::cout << "  " << std::left << std::setw(48) << child << st << "
+";
+    }
+    return;
+  }
   if (rec.steps.empty()) {
     std::cout << "steps         (none recorded)\n";
     return;
@@ -127,6 +142,7 @@ void run_status(const GlobalOptions& g, const StatusFlags& f) {
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& s : rec->steps) steps.push_back(parse_or_string(s));
     out["steps"] = steps;
+    if (!rec->children.empty()) out["children"] = rec->children;  // child id -> status
     std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }

@@ -48,7 +48,7 @@ bool safe_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '-';
+              c == '.' || c == '_' || c == ':' || c == '/' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -226,18 +226,32 @@ void JobQueue::route(const std::vector<StreamEntry>& entries,
           opts_.store_invalid
               ? opts_.store_invalid(e.job_json)
               : e.job_json.substr(0, std::min(e.job_json.size(), opts_.max_entry_bytes));
-      group = {e.entry_id, "invalid", id, std::move(stored), *err, "", "", "", "0", "normal", "0"};
+      group = {e.entry_id, "invalid", id, std::move(stored), *err, "", "", "", "0", "normal", "0", ""};
     } else {
       auto& job = std::get<JobSummary>(checked);
       res.id = job.id;
       std::string kind = "job";
-      if (opts_.known_account && !opts_.known_account(job.account)) {
+      std::string children;
+      if (job.parent) {
+        // A fan-out parent: its children (id, account, JSON, ...) are created with it.
+        kind = "parent";
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& c : job.children) {
+          list.push_back({c.id, c.account, c.canonical_json, c.type, c.user_name,
+                          std::to_string(c.max_attempts), c.priority, std::to_string(c.not_before_ms)});
+        }
+        if (list.empty()) {
+          kind = "reject";
+          res.error = "accounts: no child job could be made (no account configured?)";
+        }
+        children = list.dump();
+      } else if (opts_.known_account && !opts_.known_account(job.account)) {
         kind = "reject";
         res.error = "account \"" + job.account + "\" is not configured";
       }
       group = {e.entry_id, kind, job.id, job.canonical_json, res.error, job.type, job.account,
                job.user_name, std::to_string(job.max_attempts), job.priority,
-               std::to_string(job.not_before_ms)};
+               std::to_string(job.not_before_ms), std::move(children)};
     }
     for (auto& g : group) args.push_back(std::move(g));
     results.push_back(std::move(res));

@@ -98,6 +98,10 @@ struct JobSummary {
   std::string canonical_json;  ///< what is stored in the record and handed to the worker
   std::string priority = "normal";  ///< urgent | normal | bulk
   long long not_before_ms = 0;      ///< 0: none; else ms since the epoch (UTC)
+  /// A fan-out parent (`accounts`): it is never run; route() creates its `children` (filled
+  /// by the worker's validator, which knows the configured accounts).
+  bool parent = false;
+  std::vector<JobSummary> children;
 };
 
 /// Validates one job's JSON text. `default_id` is the id to use when the JSON has none
@@ -169,6 +173,7 @@ struct EnqueueResult {
 struct JobRecord {
   std::map<std::string, std::string> fields;  ///< the hash <ns>:job:<id>
   std::vector<std::string> steps;             ///< step log entries (JSON text), oldest first
+  std::map<std::string, std::string> children;  ///< a fan-out parent's: child id -> status
 };
 
 struct ConsumerInfo {
@@ -345,6 +350,10 @@ class JobQueue {
   void flush_steps();
   /// dlq_retry of one id, one bounded batch of the dead-letter scan per call from `cursor`.
   void dlq_retry_from(const std::string& id, const std::string& cursor, Done done);
+  struct CancelWalk;
+  void cancel_children(std::vector<std::string> kids, const std::string& reason,
+                       std::function<void(std::error_code, CancelOutcome, std::string)> done);
+  void cancel_next(std::shared_ptr<CancelWalk> st);
 
   /// record_step() calls waiting for the end of the current event-loop turn.
   struct PendingStep {

@@ -81,13 +81,17 @@ void JobQueue::get_job(const std::string& id,
     if (ec) *failed = ec;
     rec->fields = r.as_map();
   });
-  // Pipelined: the LRANGE reply arrives after the HGETALL reply.
-  conn_.command({"LRANGE", keys_.steps(id), "0", "-1"},
+  // Pipelined: the replies arrive in order (HGETALL, LRANGE, then the children's HGETALL).
+  conn_.command({"LRANGE", keys_.steps(id), "0", "-1"}, [rec, failed](std::error_code ec, Reply r) {
+    if (ec && !*failed) *failed = ec;
+    for (const auto& e : r.elements) rec->steps.push_back(e.as_string().value_or(""));
+  });
+  conn_.command({"HGETALL", keys_.job(id) + ":children"},
                 [rec, failed, done = std::move(done)](std::error_code ec, Reply r) {
                   if (*failed) return done(*failed, std::nullopt);
                   if (ec) return done(ec, std::nullopt);
                   if (rec->fields.empty()) return done({}, std::nullopt);
-                  for (const auto& e : r.elements) rec->steps.push_back(e.as_string().value_or(""));
+                  rec->children = r.as_map();
                   done({}, std::move(*rec));
                 });
 }
@@ -190,9 +194,16 @@ void JobQueue::resume(const std::string& account, std::function<void(std::error_
 void JobQueue::cancel(const std::string& id, const std::string& reason,
                       std::function<void(std::error_code, CancelOutcome, std::string)> done) {
   eval("cancel", {}, {id, reason, std::to_string(opts_.result_ttl.count())},
-       [done = std::move(done)](std::error_code ec, Reply r) {
+       [this, reason, done = std::move(done)](std::error_code ec, Reply r) mutable {
          if (ec) return done(ec, CancelOutcome::final, "");
          const std::string h = head(r);
+         if (h == "parent") {
+           std::vector<std::string> kids;
+           for (std::size_t i = 1; i < r.elements.size(); ++i) {
+             kids.push_back(r.elements[i].as_string().value_or(""));
+           }
+           return cancel_children(std::move(kids), reason, std::move(done));
+         }
          if (h == "cancelled") return done({}, CancelOutcome::cancelled, "cancelled");
          if (h == "requested") return done({}, CancelOutcome::requested, "");
          if (h == "final" && r.elements.size() > 1) {
@@ -201,6 +212,38 @@ void JobQueue::cancel(const std::string& id, const std::string& reason,
          if (h == "missing") return done(make_error_code(Errc::not_found), CancelOutcome::final, "");
          done(make_error_code(Errc::protocol_error), CancelOutcome::final, "");
        });
+}
+
+// One child after another; the parent ends (cancelled children make it `failed`) when the last
+// has. Any child still running makes the answer `requested`.
+struct JobQueue::CancelWalk {
+  std::vector<std::string> kids;
+  std::string reason;
+  std::size_t next = 0;
+  bool running = false;
+  std::function<void(std::error_code, CancelOutcome, std::string)> done;
+};
+
+void JobQueue::cancel_children(std::vector<std::string> kids, const std::string& reason,
+                               std::function<void(std::error_code, CancelOutcome, std::string)> done) {
+  auto st = std::make_shared<CancelWalk>();
+  st->kids = std::move(kids);
+  st->reason = reason;
+  st->done = std::move(done);
+  cancel_next(std::move(st));
+}
+
+void JobQueue::cancel_next(std::shared_ptr<CancelWalk> st) {
+  if (st->next >= st->kids.size()) {
+    return st->done({}, st->running ? CancelOutcome::requested : CancelOutcome::cancelled,
+                    st->running ? "" : "cancelled");
+  }
+  const std::string kid = st->kids[st->next++];
+  cancel(kid, st->reason, [this, st](std::error_code ec, CancelOutcome o, std::string) {
+    if (ec && ec != Errc::not_found) return st->done(ec, CancelOutcome::final, "");
+    if (!ec && o == CancelOutcome::requested) st->running = true;
+    cancel_next(st);
+  });
 }
 
 void JobQueue::retry(const std::string& id, std::function<void(std::error_code, std::string)> done) {

@@ -1,5 +1,7 @@
 #include "worker/job.hpp"
 
+#include "worker/fan_out.hpp"
+
 #include "worker/rfc3339.hpp"
 #include "config/webhook_config.hpp"
 
@@ -53,8 +55,17 @@ struct Rule {
 constexpr Rule user_name_rule{"user_name", 1, 128, "+=,.@-", "[\\w+=,.@-]+"};
 constexpr Rule serial_rule{"serial_number", 9, 256, "+=/:,.@-", "[\\w+=/:,.@-]+"};
 // Ours: job ids and account names end up in Redis keys, logs and metrics labels.
-constexpr Rule id_rule{"id", 1, 128, ".:-", "[A-Za-z0-9_.:-]+"};
+// A '/' joins a fan-out parent's id and an account in its children's ids.
+constexpr Rule id_rule{"id", 1, 128, ".:/-", "[A-Za-z0-9_.:/-]+"};
 constexpr Rule account_rule{"account", 1, 64, ".-", "[A-Za-z0-9_.-]+"};
+
+std::optional<JobError> check(const Rule& r, std::string_view v);
+
+}  // namespace
+
+std::optional<JobError> check_account_name(std::string_view name) { return check(account_rule, name); }
+
+namespace {
 
 std::optional<JobError> check(const Rule& r, std::string_view v) {
   if (v.size() < r.min || v.size() > r.max) {
@@ -162,7 +173,7 @@ std::variant<Job, JobError> parse_object(const json& j) {
   static const std::set<std::string> known = {
       "id",   "type",       "account",        "user_name", "serial_number", "keep_user",
       "delete_virtual", "steps", "max_attempts", "dry_run",   "meta", "priority", "not_before",
-      "notify"};
+      "notify", "accounts"};
   for (const auto& [k, v] : j.items()) {
     if (!known.count(k)) return err(k, "unknown field " + quote(k));
   }
@@ -209,6 +220,8 @@ std::variant<Job, JobError> parse_object(const json& j) {
     if (auto e = check(account_rule, *s)) return *e;
     job.account = *s;
   }
+
+  if (auto e = parse_fan_out(j, job)) return *e;
 
   // user_name: required except for iam_calls (where it is refused)
   auto user = string_field("user_name");
@@ -432,6 +445,7 @@ nlohmann::json to_json(const Job& job) {
   if (job.priority != "normal") j["priority"] = job.priority;
   if (job.not_before_ms > 0) j["not_before"] = format_rfc3339_utc(job.not_before_ms);
   if (!job.notify.empty()) j["notify"] = job.notify;
+  fan_out_to_json(job, j);
   if (job.meta.is_object() && !job.meta.empty()) j["meta"] = redact(job.meta);
   return j;
 }
@@ -464,6 +478,14 @@ queue::JobSummary summarize(const Job& job) {
   s.priority = job.priority;
   s.not_before_ms = job.not_before_ms;
   s.canonical_json = to_json(job).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (is_fan_out(job)) {
+    s.parent = true;
+    s.account = "*";
+    if (!job.fan_out_all) {
+      s.account.clear();
+      for (const auto& a : job.fan_out) s.account += (s.account.empty() ? "" : ",") + a;
+    }
+  }
   return s;
 }
 
@@ -488,11 +510,28 @@ queue::JobValidator job_validator(std::set<std::string> webhooks) {
   return [webhooks = std::move(webhooks)](std::string_view text, std::string_view default_id)
              -> std::variant<queue::JobSummary, std::string> {
     auto parsed = parse_job(text);
-    if (auto* e = std::get_if<JobError>(&parsed)) return e->message;
+    if (auto* e = std::get_if<JobError>(&parsed)) return redact_text(e->message);
     auto& job = std::get<Job>(parsed);
     if (auto e = check_notify(job, webhooks)) return e->message;
     if (job.id.empty()) job.id = std::string(default_id);
     return summarize(job);
+  };
+}
+
+queue::JobValidator job_validator(std::set<std::string> webhooks, std::set<std::string> accounts) {
+  return [inner = job_validator(std::move(webhooks)), accounts = std::move(accounts)](
+             std::string_view text, std::string_view default_id) -> std::variant<queue::JobSummary, std::string> {
+    auto checked = inner(text, default_id);
+    auto* s = std::get_if<queue::JobSummary>(&checked);
+    if (!s || !s->parent) return checked;
+    auto parsed = parse_job(s->canonical_json);  // canonical: parses, with the id filled in
+    if (auto* e = std::get_if<JobError>(&parsed)) return e->message;
+    auto& job = std::get<Job>(parsed);
+    job.id = s->id;
+    auto targets = fan_out_accounts(job, accounts);
+    if (auto* e = std::get_if<JobError>(&targets)) return e->message;
+    s->children = fan_out_children(job, std::get<std::vector<std::string>>(targets));
+    return checked;
   };
 }
 

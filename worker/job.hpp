@@ -39,7 +39,13 @@ struct Job {
   long long not_before_ms = 0;      ///< 0: none; else no call before this time (ms, UTC)
   nlohmann::json meta;  ///< opaque, echoed into the result
   std::string notify;   ///< a [webhooks.NAME] to tell about the outcome; "" for none
+  /// Fan-out (worker/fan_out.hpp): the accounts of the children, or every configured one.
+  std::vector<std::string> fan_out;
+  bool fan_out_all = false;
 };
+
+/// The job is a fan-out parent (`accounts`): it makes no call, its children do.
+inline bool is_fan_out(const Job& j) { return j.fan_out_all || !j.fan_out.empty(); }
 
 /// Why a job was refused: the field and a message that names field and rule, e.g.
 /// `user_name "bad name" does not match [\w+=,.@-]+`.
@@ -47,6 +53,9 @@ struct JobError {
   std::string field;
   std::string message;
 };
+
+/// Checks an account name (1-64 of [A-Za-z0-9_.-]); the error names the field `account`.
+std::optional<JobError> check_account_name(std::string_view name);
 
 /// Parses and validates one job from JSON text. Never throws.
 std::variant<Job, JobError> parse_job(std::string_view json_text);
@@ -65,6 +74,9 @@ queue::JobValidator job_validator();
 /// The same, and a job whose `notify` names none of `webhooks` is invalid (the worker's
 /// validator: it has the config; a producer without one checks only the name's syntax).
 queue::JobValidator job_validator(std::set<std::string> webhooks);
+/// The worker's validator: also expands a fan-out parent into its children over the
+/// configured `accounts` (an account it names that is not configured makes it invalid).
+queue::JobValidator job_validator(std::set<std::string> webhooks, std::set<std::string> accounts);
 /// Why `job.notify` is refused by a config whose webhooks are `webhooks`, or nullopt.
 std::optional<JobError> check_notify(const Job& job, const std::set<std::string>& webhooks);
 

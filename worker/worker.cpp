@@ -91,7 +91,9 @@ Worker::Impl::Impl(asio::io_context& ioc_, config::Config cfg_, WorkerOptions op
   qo.events_maxlen = cfg.events_maxlen;
   std::set<std::string> webhook_names;
   for (const auto& [name, hook] : cfg.webhooks) webhook_names.insert(name);
-  qo.validator = job_validator(std::move(webhook_names));
+  std::set<std::string> account_names;  // a fan-out's children: configured accounts only
+  for (const auto& [name, a] : cfg.accounts) account_names.insert(name);
+  qo.validator = job_validator(std::move(webhook_names), std::move(account_names));
   // An invalid entry is stored (record, dead letter) redacted and at most 4 KiB of it.
   qo.store_invalid = [](std::string_view text) { return redact_job_text(text, 4096); };
   qo.max_entry_bytes = max_job_size;  // larger entries are refused inside Redis (intake.lua)

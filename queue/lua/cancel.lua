@@ -1,7 +1,9 @@
 -- iamq cancel: a job waiting (intake, lane, delayed set, not_before) ends cancelled now with
 -- no IAM call; a started job gets `cancel` set and its worker stops it before its next call.
 -- ARGV[4] id, [5] reason, [6] TTL (s).
--- Returns {'cancelled'} | {'requested'} | {'final', status} | {'missing'}.
+-- A fan-out parent answers {'parent', child ids...}: the caller cancels each child, and the
+-- parent ends when they have.
+-- Returns {'cancelled'} | {'requested'} | {'final', status} | {'missing'} | {'parent', ...}.
 local id, reason, ttl = ARGV[4], ARGV[5], ARGV[6]
 local k = jobkey(id)
 local rec = redis.call('HMGET', k, 'status', 'where', 'account', 'priority', 'job', 'user_name',
@@ -9,6 +11,14 @@ local rec = redis.call('HMGET', k, 'status', 'where', 'account', 'priority', 'jo
 if not rec[1] then return {'missing'} end
 if is_terminal(rec[1]) then return {'final', rec[1]} end
 local where = rec[2] or 'intake'
+if where == 'children' then
+  local out = {'parent'}
+  local kids = redis.call('HGETALL', k .. ':children')
+  for i = 1, #kids - 1, 2 do
+    if not is_terminal(kids[i + 1]) then out[#out + 1] = kids[i] end
+  end
+  return out
+end
 local waiting = false
 -- Found first, removed after the record is written (a refused write then loses nothing).
 local lk = lanekey(rec[3] or 'default', rec[4])

@@ -29,6 +29,8 @@ local NOW_S = string.format('%d', NOW)
 -- Set by outbox_hook.lua (appended after this prelude): writes the webhook outbox entry of a
 -- state change in the same script, so the two are atomic.
 local outbox_hook
+-- Set below: a state change of a fan-out child updates its parent (same script: atomic).
+local child_hook
 
 -- Appends one event to the capped events stream. extra: flat list {k1, v1, k2, v2 ...}.
 local function event(kind, id, status, extra)
@@ -42,6 +44,7 @@ local function event(kind, id, status, extra)
     for i = 1, #extra do args[#args + 1] = extra[i] end
   end
   redis.call(unpack(args))
+  if child_hook then child_hook(id, status) end
   if outbox_hook then outbox_hook(kind, id, status, extra) end
 end
 
@@ -74,6 +77,72 @@ end
 
 local function is_terminal(status)
   return status == 'succeeded' or status == 'failed' or status == 'dead' or status == 'cancelled'
+end
+
+-- Fan-out (issue 11): a parent's status from its children's (<ns>:job:<parent>:children, child
+-- id -> status). When every child has ended: succeeded if all succeeded (an absent user is a
+-- success), else failed, naming the children that did not succeed. A child retried later
+-- makes the parent wait again.
+local function child_check(parent)
+  local pk = jobkey(parent)
+  local prec = redis.call('HMGET', pk, 'status', 'children_total', 'job', 'type')
+  if not prec[1] or not prec[2] then return end
+  local total = tonumber(prec[2]) or 0
+  local kids = redis.call('HGETALL', pk .. ':children')
+  local done, failed, statuses, last = 0, {}, {}, nil
+  for i = 1, #kids - 1, 2 do
+    local st = kids[i + 1]
+    statuses[kids[i]] = st
+    last = kids[i]
+    if is_terminal(st) then
+      done = done + 1
+      if st ~= 'succeeded' then failed[#failed + 1] = kids[i] .. ' (' .. st .. ')' end
+    end
+  end
+  if done < total then
+    if is_terminal(prec[1]) then
+      redis.call('HSET', pk, 'status', 'running', 'where', 'children', 'updated_at', NOW_S)
+      redis.call('HDEL', pk, 'finished_at')
+      redis.call('PERSIST', pk)
+      redis.call('PERSIST', pk .. ':children')
+      move_count(prec[1], 'running')
+      event('running', parent, 'running', {'children', tostring(total)})
+    end
+    return
+  end
+  local new = (#failed == 0) and 'succeeded' or 'failed'
+  if prec[1] == new then return end
+  local meta = {}
+  local ok, job = pcall(cjson.decode, prec[3] or '')
+  if ok and type(job) == 'table' and type(job['meta']) == 'table' then meta = job['meta'] end
+  local err = ''
+  local res = {status = new, outcome = (#failed == 0) and 'done' or 'failed', type = prec[4] or '',
+               children = statuses, meta = meta}
+  if #failed > 0 then
+    err = #failed .. ' of ' .. total .. ' children did not succeed: ' .. table.concat(failed, ', ')
+    res['failed'] = failed
+    res['error'] = err
+  end
+  redis.call('HSET', pk, 'status', new, 'result', cjson.encode(res), 'error', err, 'where', 'done',
+             'finished_at', NOW_S, 'updated_at', NOW_S)
+  move_count(prec[1], new)
+  -- The parent's record lives as long as its children's.
+  local ttl = last and redis.call('TTL', jobkey(last)) or -1
+  if ttl > 0 then
+    redis.call('EXPIRE', pk, ttl)
+    redis.call('EXPIRE', pk .. ':children', ttl)
+  end
+  event(new, parent, new, {'error', err})
+end
+
+child_hook = function(id, status)
+  if not id or id == '' or not status or status == '' then return end
+  local p = redis.call('HGET', jobkey(id), 'parent')
+  if not p or p == '' then return end
+  local ck = jobkey(p) .. ':children'
+  if redis.call('HGET', ck, id) == status then return end
+  redis.call('HSET', ck, id, status)
+  child_check(p)
 end
 
 -- Lanes: one list of job ids per account and priority, FIFO (RPUSH, LPOP); <ns>:lanes is the

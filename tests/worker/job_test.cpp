@@ -100,8 +100,9 @@ TEST(JobTest, SerialNumberRuleAsIam) {
 
 TEST(JobTest, IdAndAccountRules) {
   ok(R"({"id":"a.b:c-d_9","type":"offboard_user","user_name":"u"})");
+  ok(R"({"id":"HR-1/prod","type":"offboard_user","user_name":"u"})");  // a fan-out child's id
   EXPECT_EQ(refused(R"({"id":"a b","type":"offboard_user","user_name":"u"})").message,
-            R"(id "a b" does not match [A-Za-z0-9_.:-]+)");
+            R"(id "a b" does not match [A-Za-z0-9_.:/-]+)");
   EXPECT_EQ(refused(R"({"id":"","type":"offboard_user","user_name":"u"})").field, "id");
   refused(R"({"id":")" + std::string(129, 'i') + R"(","type":"offboard_user","user_name":"u"})");
   EXPECT_EQ(refused(R"({"id":7,"type":"offboard_user","user_name":"u"})").message, "id must be a string");
