@@ -413,7 +413,8 @@ TEST_F(QueueTest, KilledConsumerIsReclaimedAfterVisibilityTimeout) {
     boost::asio::io_context ioc;
     Consumer c(ioc, ep_, "doomed");
     bool ok = false;
-    c.queue->read_intake("0-0", 10, 0ms, [&](std::error_code ec, std::vector<StreamEntry> es, std::string) {
+    c.queue->read_intake("0-0", 10, [&](std::error_code ec, JobQueue::IntakeRead r) {
+      auto& es = r.entries;
       if (ec || es.size() != 1) ::_exit(3);
       c.queue->route(es, [&](std::error_code, std::vector<RouteResult>) {
         c.queue->claim({{"default", 1}}, 1, [&](std::error_code, std::vector<Claim> cs) {

@@ -128,7 +128,8 @@ class QueueTest : public ::testing::Test {
     EXPECT_FALSE(wait_done(ioc_, [&](auto cb) { c.queue->ensure_group(cb); }));
     std::vector<StreamEntry> out;
     bool done = false;
-    c.queue->read_intake("0-0", 10000, 0ms, [&](std::error_code ec, std::vector<StreamEntry> es, std::string) {
+    c.queue->read_intake("0-0", 10000, [&](std::error_code ec, JobQueue::IntakeRead r) {
+      auto& es = r.entries;
       EXPECT_FALSE(ec) << ec.message();
       for (auto& e : es) {
         if (!e.claim) out.push_back(std::move(e));

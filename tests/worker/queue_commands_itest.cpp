@@ -280,8 +280,8 @@ TEST_F(QueueCommandsTest, DlqListRetryPurge) {
     bool done = false;
     // Routed into its lane and started (claimed) as a worker would, then dead-lettered.
     q.ensure_group([&](std::error_code) {
-      q.read_intake("0-0", 10, std::chrono::milliseconds(0),
-                    [&](std::error_code ec, std::vector<queue::StreamEntry> es, std::string) {
+      q.read_intake("0-0", 10, [&](std::error_code ec, queue::JobQueue::IntakeRead r) {
+        auto& es = r.entries;
         ASSERT_FALSE(ec);
         ASSERT_EQ(es.size(), 1u);
         q.route(es, [&](std::error_code rec, std::vector<queue::RouteResult>) {
