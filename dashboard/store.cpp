@@ -383,7 +383,7 @@ void Store::retry_dead(const std::string& id, std::function<void(ActionResult)> 
   queue_.dlq_retry(id, [id, done = std::move(done)](std::error_code ec) {
     if (!ec) return done({200, "job " + id + " is queued again"});
     if (ec == queue::Errc::not_found) return done({404, "job " + id + " is not a dead letter"});
-    if (ec == queue::Errc::protocol_error) {
+    if (ec == queue::Errc::refused || ec == queue::Errc::protocol_error) {
       return done({409, "job " + id + " is still invalid: fix the job or the config first"});
     }
     done({502, "Redis: " + ec.message()});

@@ -32,8 +32,10 @@ before(async () => {
   iamq(config, ['enqueue', '--file', '-'],
     JSON.stringify({ id: 'XSS-1', type: 'offboard_user', user_name: 'user-00003', meta: { note: XSS } }) + '\n');
   iamq(config, ['worker', '--drain', '--metrics-listen', 'off']);
-  // A dead letter: a malformed job pushed straight into the stream.
-  redisCli(redis.port, ['XADD', 'dash:jobs', '*', 'job', '{"id":"BAD-1","type":"offboard_user","user_name":"no spaces allowed"}']);
+  // Dead letters: a job for an account the config does not have (retryable once the config is
+  // fixed), and a malformed job (invalid: never retried), both pushed straight into the stream.
+  redisCli(redis.port, ['XADD', 'dash:jobs', '*', 'job', '{"id":"BAD-1","type":"offboard_user","user_name":"ghost","account":"nowhere"}']);
+  redisCli(redis.port, ['XADD', 'dash:jobs', '*', 'job', '{"id":"BAD-2","type":"offboard_user","user_name":"no spaces allowed"}']);
   iamq(config, ['worker', '--drain', '--metrics-listen', 'off']);
   dashboard = await startDashboard(['--token', TOKEN]);
   base = dashboard.url;
@@ -72,7 +74,7 @@ test('login refuses a wrong token, then the overview renders counts, accounts, c
   assert.match(await page.textContent('.error'), /wrong token/);
   await login(page);
   assert.equal(await page.textContent('[data-count=succeeded]'), '3');
-  assert.equal(await page.textContent('[data-count=dead]'), '1');
+  assert.equal(await page.textContent('[data-count=dead]'), '2');
   assert.match(await page.textContent('table.accounts'), /default/);
   // uPlot draws into a canvas once /api/overview has answered.
   await page.waitForSelector('#chart canvas');
@@ -171,6 +173,9 @@ test('actions: refused without the token (401) and without the CSRF token (403),
   assert.equal(job.record.status, 'queued');
   const again = await fetch(base + '/api/dead/BAD-1/retry', { method: 'POST', ...auth });
   assert.equal(again.status, 404, 'no longer a dead letter');
+  const invalid = await fetch(base + '/api/dead/BAD-2/retry', { method: 'POST', ...auth });
+  assert.equal(invalid.status, 409, 'an invalid letter is never retried');
+  assert.match((await invalid.json()).error, /still invalid/);
   const ok = await fetch(base + '/api/dead/retry-all', { method: 'POST', ...auth });
   assert.equal(ok.status, 200);
   assert.match((await ok.json()).message, /^0 dead letter/);

@@ -5,6 +5,8 @@
 
 #include <fstream>
 
+#include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <gtest/gtest.h>
@@ -42,7 +44,8 @@ json iam_seed() {
 }
 
 std::string write_temp(const std::string& name, const std::string& text, bool executable = false) {
-  const std::string path = ::testing::TempDir() + "/" + name;
+  // One name per process: ctest runs the tests of this file in parallel processes.
+  const std::string path = ::testing::TempDir() + "/" + std::to_string(::getpid()) + "-" + name;
   std::ofstream(path) << text;
   if (executable) ::chmod(path.c_str(), 0700);
   return path;
