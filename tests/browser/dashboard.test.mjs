@@ -235,3 +235,21 @@ test('bounded requests: an oversized body is refused with 413, a huge header wit
   const hdr = await fetch(base + '/', { headers: { 'X-Big': 'b'.repeat(20000) } });
   assert.equal(hdr.status, 431);
 });
+
+test('a fan-out parent lists its children, each linked to its own page', async () => {
+  iamq(config, ['enqueue', 'offboard-user', '--user', 'user-00005', '--accounts', 'default', '--id', 'FAN-1']);
+  iamq(config, ['worker', '--drain', '--metrics-listen', 'off']);
+  const page = await context.newPage();
+  await login(page);
+  await page.goto(base + '/jobs/FAN-1');
+  assert.match(await page.textContent('table.record'), /succeeded/);
+  const row = page.locator('main table', { hasText: 'FAN-1/default' });
+  assert.match(await row.textContent(), /succeeded/);
+  await Promise.all([page.waitForNavigation(), row.locator('a', { hasText: 'FAN-1/default' }).click()]);
+  assert.match(await page.textContent('h1'), /FAN-1\/default/);
+  assert.ok((await page.$$('ol.timeline li')).length >= 1, 'the child has its own step log');
+  const api = await (await fetch(base + '/api/jobs/FAN-1', { headers: { Authorization: `Bearer ${TOKEN}` } })).json();
+  assert.equal(api.children.length, 1);
+  assert.equal(api.children[0].id, 'FAN-1/default');
+  await page.close();
+});
