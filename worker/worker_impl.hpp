@@ -1,6 +1,8 @@
 #pragma once
 /// The worker's shell (internal to worker/): the state shared by worker.cpp (life cycle,
-/// intake routing, claims, periodic work) and worker_run.cpp (carrying out one job).
+/// periodic work: the lease keeper's tick, stats, drain), worker_intake.cpp (intake routing,
+/// starting jobs from lanes) and worker_run.cpp (carrying out one job's run). What to do is
+/// decided by the sans-io parts: account_gate, job_run, lease_keeper.
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -92,12 +94,12 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
   void maybe_finish_stop();
   void finalize();
 
-  // ---- intake: routing <ns>:jobs into lanes (worker.cpp)
+  // ---- intake: routing <ns>:jobs into lanes (worker_intake.cpp)
   void read_intake();
   void on_intake(std::error_code ec, queue::JobQueue::IntakeRead read);
   void route(std::vector<queue::StreamEntry> entries, std::string next);
 
-  // ---- starting jobs from lanes (worker.cpp)
+  // ---- starting jobs from lanes (worker_intake.cpp)
   std::size_t free_slots() const;
   void fill();
   void on_claimed(std::error_code ec, std::vector<queue::Claim> claims,
