@@ -10,10 +10,8 @@ namespace iamq::worker {
 
 namespace {
 
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
 }  // namespace
@@ -51,7 +49,7 @@ nlohmann::json make_step_record(const StepFacts& facts, const client::Outcome& o
                       {"attempt", facts.attempt},
                       {"duration_ms", facts.duration.count()},
                       {"http_status", facts.http_status},
-                      {"at_ms", unix_ms()},
+                      {"at_ms", unix_ms(facts.at.value_or(std::chrono::system_clock::now()))},
                       {"disposition", std::string(to_string(disposition))}};
   if (facts.dry_run) j["dry_run"] = true;
   if (outcome.ok) {

@@ -2,6 +2,7 @@
 /// The step log entry the worker records for every IAM call (sans-io): action, parameters
 /// with secrets redacted, HTTP status, error code and class, request id, attempt, duration.
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,8 @@ struct StepFacts {
   std::chrono::milliseconds duration{0};
   int http_status = 0;
   bool dry_run = false;
+  /// When it was answered (the record's at_ms); unset: now.
+  std::optional<std::chrono::system_clock::time_point> at;
 };
 
 /// Passed through redact() (worker/redaction.hpp) before it is returned.

@@ -1,6 +1,7 @@
-// The worker's shell, part 1: construction, life cycle, the intake (routing <ns>:jobs into
-// lanes), starting jobs from lanes through each account's gate, and the periodic work (lease
-// keeper, promotion of due delayed jobs, stats). Carrying out a job is worker_run.cpp.
+// The worker's shell, part 1: construction, life cycle and the periodic work (the lease
+// keeper's tick: renewing claims, taking back those of stopped workers, promoting due delayed
+// jobs — worker/lease_keeper.hpp decides when; stats; drain). The intake and starting jobs
+// from lanes are worker_intake.cpp; carrying out a job is worker_run.cpp.
 #include "worker/worker.hpp"
 
 #include <algorithm>
@@ -36,15 +37,21 @@ WorkerOptions options_from_config(const config::Config& cfg) {
 
 namespace {
 
-constexpr milliseconds kIntakePoll{100};      // an empty intake is read again after this
-constexpr milliseconds kRedisRetry{500};      // after a failed read, route or group creation
 constexpr milliseconds kPromoteEvery{500};    // due delayed jobs into their lanes
 constexpr milliseconds kTickEvery{1000};      // heartbeat, queue depth and pause state
 constexpr milliseconds kDrainCheckEvery{250};
 constexpr milliseconds kClaimPoll{100};       // lanes filled by other workers, tokens, pauses
 constexpr std::size_t kPromoteBatch = 200;
-constexpr std::size_t kIntakeBatch = 200;     // entries per read and per route script
 constexpr std::size_t kReclaimBatch = 500;    // claims taken back per lease tick
+
+LeaseKeeper::Options keeper_options(milliseconds visibility_timeout) {
+  LeaseKeeper::Options o;
+  o.visibility_timeout = visibility_timeout;
+  o.promote_every = kPromoteEvery;
+  o.reclaim_batch = kReclaimBatch;
+  o.promote_batch = kPromoteBatch;
+  return o;
+}
 
 }  // namespace
 
@@ -53,9 +60,9 @@ Worker::Impl::Impl(asio::io_context& ioc_, config::Config cfg_, WorkerOptions op
       cfg(std::move(cfg_)),
       opts(std::move(opts_)),
       retry(cfg),
+      keeper(keeper_options(opts.visibility_timeout)),
       read_retry_timer(ioc),
-      lease_timer(ioc),
-      promote_timer(ioc),
+      keeper_timer(ioc),
       tick_timer(ioc),
       drain_timer(ioc),
       claim_timer(ioc),
@@ -202,13 +209,12 @@ void Worker::Impl::on_group(std::error_code ec) {
   }
   group_ready = true;
   metrics->redis_ok(true);
-  const milliseconds vis = opts.visibility_timeout;
-  every(lease_timer, std::max(milliseconds(500), vis / 3), &Impl::lease);
-  every(promote_timer, kPromoteEvery, &Impl::promote);
   every(claim_timer, kClaimPoll, &Impl::claim_poll);
   if (opts.drain) every(drain_timer, kDrainCheckEvery, &Impl::drain_check);
-  promote();
-  lease();
+  const auto work = keeper.start(Clock::now());
+  if (work.promote) promote();
+  if (work.lease) lease();
+  keep_leases();
   read_intake();
   fill();
 }
@@ -220,17 +226,17 @@ void Worker::Impl::begin_stop(int st, std::string_view why) {
   spdlog::info("worker stopping ({}): {} jobs in flight; handing back what is unfinished", why,
                runs.size());
   read_retry_timer.cancel();
-  promote_timer.cancel();
+  keeper.stop();  // no more promotion; claims are renewed until the end
   drain_timer.cancel();
   claim_timer.cancel();
   for (auto& [name, acct] : accounts) acct->probe_timer.cancel();
-  // Jobs waiting in an account's line for a token go back now (dispatch sees `stopping`).
-  for (auto& [name, acct] : accounts) dispatch(*acct);
-  // Jobs waiting on a timer (limiter or in-process retry) go back now; jobs in a call go
-  // back when the call completes (run_next sees `stopping`).
-  for (auto& [id, run] : runs) {
-    if (run->phase == Run::Phase::waiting) run->timer.cancel();
-  }
+  // Jobs waiting for the limiters or on a retry timer go back now; a job in a call goes back
+  // once the call is recorded, a job in a write once the write is answered.
+  std::vector<RunPtr> all;
+  all.reserve(runs.size());
+  for (auto& [id, run] : runs) all.push_back(run);
+  for (auto& run : all) feed(run, JobRun::Event::stop_requested());
+  for (auto& [name, acct] : accounts) dispatch(*acct);  // clears the lines
   shutdown_timer.expires_after(opts.shutdown_timeout);
   shutdown_timer.async_wait([w = weak_from_this()](std::error_code ec) {
     auto self = w.lock();
@@ -255,8 +261,8 @@ void Worker::Impl::maybe_finish_stop() {
 void Worker::Impl::finalize() {
   if (finalized) return;
   finalized = true;
-  for (auto* t : {&read_retry_timer, &lease_timer, &promote_timer, &tick_timer, &drain_timer,
-                  &claim_timer, &shutdown_timer}) {
+  for (auto* t : {&read_retry_timer, &keeper_timer, &tick_timer, &drain_timer, &claim_timer,
+                  &shutdown_timer}) {
     t->cancel();
   }
   for (auto& [name, acct] : accounts) {
@@ -264,10 +270,7 @@ void Worker::Impl::finalize() {
     acct->send_timer.cancel();
     acct->waiting.clear();
   }
-  for (auto& [id, run] : runs) {
-    run->abandoned = true;
-    run->timer.cancel();
-  }
+  for (auto& [id, run] : runs) run->timer.cancel();  // their handlers see `finalized`
   if (webhooks) webhooks->stop();
   transport->stop();
   blocking->stop();
@@ -276,260 +279,6 @@ void Worker::Impl::finalize() {
   spdlog::info("worker stopped (exit status {})", status);
   spdlog::default_logger()->flush();
   if (on_stopped) asio::post(ioc, std::move(on_stopped));
-}
-
-// ---------------------------------------------------------------------------------------
-// Intake: every entry of <ns>:jobs is validated here and routed into its lane by one script.
-// Reading takes no ownership (XREAD, no group), so a worker that dies or stops reading holds
-// nothing, and an entry whose routing failed is simply routed again.
-
-void Worker::Impl::read_intake() {
-  if (stopping || reading || routing) return;
-  reading = true;
-  queue->read_intake(intake_cursor, kIntakeBatch,
-                     [w = weak_from_this()](std::error_code ec, queue::JobQueue::IntakeRead r) {
-                       if (auto self = w.lock()) self->on_intake(ec, std::move(r));
-                     });
-}
-
-void Worker::Impl::on_intake(std::error_code ec, queue::JobQueue::IntakeRead read) {
-  reading = false;
-  auto& entries = read.entries;
-  auto& next = read.next;
-  spdlog::debug("intake: read {} entries ({})", entries.size(), ec ? ec.message() : "ok");
-  if (stopping) return maybe_finish_stop();
-  if (ec) {
-    if (!redis_error_logged) {
-      spdlog::error("redis: reading {}:jobs failed: {}; consumption paused until Redis answers",
-                    cfg.ns, ec.message());
-      redis_error_logged = true;
-    }
-    metrics->redis_ok(false);
-    read_retry_timer.expires_after(kRedisRetry);
-    read_retry_timer.async_wait([w = weak_from_this()](std::error_code tec) {
-      auto self = w.lock();
-      if (self && !tec) self->read_intake();
-    });
-    return;
-  }
-  if (redis_error_logged) {
-    spdlog::info("redis: reading {}:jobs again", cfg.ns);
-    redis_error_logged = false;
-  }
-  metrics->redis_ok(true);
-  if (read.refused > 0) {
-    // Refused inside Redis by size alone (never read here); the record and dead letter say so.
-    spdlog::warn("intake: {} entr{} larger than {} bytes dead-lettered without being read",
-                 read.refused, read.refused == 1 ? "y" : "ies", max_job_size);
-    for (std::size_t i = 0; i < read.refused; ++i) metrics->job_finished("invalid", "dead");
-  }
-  const bool any = std::any_of(entries.begin(), entries.end(), [](const auto& e) { return !e.claim; });
-  if (!any) {
-    const bool moved = next != intake_cursor;
-    intake_cursor = std::move(next);
-    if (moved) return read_intake();
-    // Nothing new: read again shortly. (A blocking XREAD would hand this worker every entry,
-    // oversized ones included, before any check could refuse them.)
-    read_retry_timer.expires_after(kIntakePoll);
-    read_retry_timer.async_wait([w = weak_from_this()](std::error_code tec) {
-      auto self = w.lock();
-      if (self && !tec) self->read_intake();
-    });
-    return;
-  }
-  route(std::move(entries), std::move(next));
-}
-
-void Worker::Impl::route(std::vector<queue::StreamEntry> entries, std::string next) {
-  routing = true;
-  queue->route(entries, [w = weak_from_this(), entries, next](std::error_code ec,
-                                                               std::vector<queue::RouteResult> rs) mutable {
-    auto self = w.lock();
-    if (!self) return;
-    if (ec) {
-      // Redis refuses (OOM under noeviction, a failover…): reading pauses here — nothing was
-      // taken, nothing needs handing back — and the same entries are routed again when it
-      // answers. Logged once per outage, not per job.
-      if (!self->route_error_logged) {
-        spdlog::error("redis: routing {} intake entries failed: {}; reading paused until Redis "
-                      "accepts writes again", entries.size(), ec.message());
-        self->route_error_logged = true;
-      }
-      self->metrics->redis_ok(false);
-      if (self->stopping) {
-        self->routing = false;
-        return self->maybe_finish_stop();
-      }
-      self->read_retry_timer.expires_after(kRedisRetry);
-      self->read_retry_timer.async_wait([w, entries = std::move(entries), next](std::error_code tec) mutable {
-        auto s = w.lock();
-        if (!s || tec) return;
-        if (s->stopping) {
-          s->routing = false;
-          return s->maybe_finish_stop();
-        }
-        s->route(std::move(entries), std::move(next));
-      });
-      return;
-    }
-    self->routing = false;
-    if (self->route_error_logged) {
-      spdlog::info("redis: routing intake entries again");
-      self->route_error_logged = false;
-      self->metrics->redis_ok(true);
-    }
-    using O = queue::RouteResult::Outcome;
-    for (const auto& r : rs) {
-      if (r.outcome == O::dead) {
-        spdlog::warn("job={} status=dead reason={}", r.id, quote_value(redact_text("invalid job: " + r.error)));
-        self->metrics->job_finished("invalid", "dead");
-      } else if (r.outcome == O::duplicate) {
-        spdlog::info("job={} entry={} status=duplicate note=\"another entry carries this id; dropped\"",
-                     r.id, r.entry_id);
-      } else if (r.outcome == O::scheduled) {
-        spdlog::info("job={} status=queued note=\"not_before in the future: waits in the delayed set\"", r.id);
-      }
-    }
-    self->intake_cursor = std::move(next);
-    if (self->stopping) return self->maybe_finish_stop();
-    self->fill();
-    self->read_intake();
-  });
-}
-
-// ---------------------------------------------------------------------------------------
-// Starting jobs: one claim script takes jobs from the lanes of the accounts whose gate is
-// open, round-robin, at most as many as there are free slots.
-
-std::size_t Worker::Impl::free_slots() const {
-  const auto cap = static_cast<std::size_t>(opts.concurrency);
-  return runs.size() >= cap ? 0 : cap - runs.size();
-}
-
-void Worker::Impl::fill() {
-  if (stopping || !group_ready || claiming) return;
-  const std::size_t free = free_slots();
-  if (free == 0 || account_order.empty()) return;
-  std::vector<queue::LaneGrant> grants;
-  std::map<std::string, AccountGate::Grant> given;
-  const std::size_t n = account_order.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    AccountState& acct = *account_order[(rr + i) % n];
-    auto g = acct.gate.grant(free);
-    if (g.jobs == 0) continue;
-    grants.push_back({acct.name, g.jobs});
-    given[acct.name] = g;
-  }
-  rr = (rr + 1) % n;
-  if (grants.empty()) return;
-  claiming = true;
-  queue->claim(grants, free,
-               [w = weak_from_this(), given](std::error_code ec, std::vector<queue::Claim> cs) {
-                 if (auto self = w.lock()) self->on_claimed(ec, std::move(cs), given);
-               });
-}
-
-void Worker::Impl::on_claimed(std::error_code ec, std::vector<queue::Claim> claims,
-                              std::map<std::string, AccountGate::Grant> grants) {
-  claiming = false;
-  std::map<std::string, std::size_t> started;
-  for (const auto& c : claims) {
-    auto parsed = parse_job(c.job_json);
-    if (auto* j = std::get_if<Job>(&parsed)) ++started[j->account];
-  }
-  for (auto& [name, g] : grants) accounts.at(name)->gate.on_claimed(g, started[name]);
-  if (ec) {
-    if (!claim_error_logged) {
-      spdlog::error("redis: starting jobs from the lanes failed: {}; trying again", ec.message());
-      claim_error_logged = true;
-    }
-    return maybe_finish_stop();
-  }
-  if (claim_error_logged) {
-    spdlog::info("redis: starting jobs again");
-    claim_error_logged = false;
-  }
-  const bool more = !claims.empty();
-  for (auto& c : claims) {
-    bool probe = false;
-    auto parsed = parse_job(c.job_json);
-    if (auto* j = std::get_if<Job>(&parsed)) {
-      auto it = grants.find(j->account);
-      probe = it != grants.end() && it->second.probe;
-    }
-    start_claim(std::move(c), probe);
-  }
-  if (stopping) return maybe_finish_stop();
-  if (more) fill();
-}
-
-void Worker::Impl::start_claim(queue::Claim c, bool probe) {
-  if (stopping) {
-    // Claimed as the stop began: straight back to the front of its lane.
-    ++moving;
-    queue->requeue(c.id, c.entry_id, [w = weak_from_this()](std::error_code) {
-      if (auto self = w.lock()) {
-        --self->moving;
-        self->maybe_finish_stop();
-      }
-    }, "shutdown");
-    return;
-  }
-  auto parsed = parse_job(c.job_json);
-  if (auto* err = std::get_if<JobError>(&parsed)) {
-    return dead_letter(c.id, c.entry_id, nullptr, "invalid job: " + err->message, err->message);
-  }
-  Job job = std::get<Job>(std::move(parsed));
-  if (job.id.empty()) job.id = c.id;
-  auto acct_it = accounts.find(job.account);
-  if (acct_it == accounts.end()) {
-    const std::string msg = "account \"" + job.account + "\" is not configured";
-    return dead_letter(c.id, c.entry_id, &job, msg, msg);
-  }
-  if (auto old = runs.find(c.id); old != runs.end()) {
-    // A run of this id is still here although its claim was taken back (it stopped renewing
-    // in time): it cannot move the job any more; the new claim is the job's only owner.
-    log_job(spdlog::level::warn, *old->second, "abandoned",
-            "note=\"claim taken back; the job was started again from its lane\"");
-    old->second->abandoned = true;
-    old->second->timer.cancel();
-    runs.erase(old);
-  }
-  auto run = std::make_shared<Run>(ioc);
-  run->id = c.id;
-  run->entry_id = c.entry_id;
-  run->account = acct_it->second.get();
-  run->probe = probe;
-  run->dry_run = planner_opts.dry_run || job.dry_run;
-  run->job = std::move(job);
-  run->delivery = c.attempts;
-  nlohmann::json cp;
-  if (!c.checkpoint.empty()) cp = nlohmann::json::parse(c.checkpoint, nullptr, false);
-  if (cp.is_object() && cp.contains("planner")) {
-    run->planner = restore_planner(run->job, cp["planner"], planner_opts);
-    // The retry budget of the call that was failing carries over (delayed set, hand-back).
-    auto next = run->planner->next();
-    if (next && cp.value("action", std::string()) == next->action) {
-      run->call_attempts = cp.value("call_attempts", 0);
-      if (auto it = cp.find("class_attempts"); it != cp.end() && it->is_object()) {
-        for (const auto& [cls, n] : it->items()) {
-          if (n.is_number_integer()) run->class_attempts[cls] = n.get<int>();
-        }
-      }
-    }
-  } else {
-    run->planner = make_planner(run->job, planner_opts);
-  }
-  runs[run->id] = run;
-  metrics->in_flight(runs.size());
-  std::string extra = "attempt=" + std::to_string(c.attempts);
-  if (!c.checkpoint.empty()) extra += " resumed=true";
-  if (c.reclaims > 0) extra += " reclaims=" + std::to_string(c.reclaims);
-  if (run->job.priority != "normal") extra += " priority=" + run->job.priority;
-  if (probe) extra += " probe=true";
-  if (probe) spdlog::info("account {}: probing the credentials with job {}", run->account->name, run->id);
-  log_job(spdlog::level::info, *run, "running", extra);
-  run_next(run);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -545,43 +294,52 @@ void Worker::Impl::every(asio::steady_timer& t, milliseconds period, void (Impl:
   });
 }
 
-// The lease keeper: one script renews our claims, then takes back the claims of workers that
-// stopped renewing into their lanes. Our own live claims are renewed first, in the same
-// script, so this worker never takes back a job it still runs.
+void Worker::Impl::keep_leases() {
+  if (finalized) return;
+  keeper_timer.expires_at(keeper.next_due());
+  keeper_timer.async_wait([w = weak_from_this()](std::error_code ec) {
+    auto self = w.lock();
+    if (!self || ec || self->finalized) return;
+    const auto work = self->keeper.tick(Clock::now());
+    if (work.lease) self->lease();
+    if (work.promote) self->promote();
+    self->keep_leases();
+  });
+}
+
+// One script renews our claims, then takes back the claims of workers that stopped renewing
+// into their lanes. Our own live claims are renewed first, in the same script, so this
+// worker never takes back a job it still runs.
 void Worker::Impl::lease() {
   std::vector<std::string> live;
   live.reserve(runs.size());
   for (const auto& [id, run] : runs) live.push_back(run->entry_id);
-  queue->lease(live, opts.visibility_timeout, kReclaimBatch,
+  queue->lease(live, keeper.min_idle(), keeper.reclaim_batch(),
                [w = weak_from_this()](std::error_code ec, queue::LeaseResult r) {
                  auto self = w.lock();
                  if (!self) return;
-                 if (ec) {
-                   spdlog::warn("redis: renewing claims failed: {}", ec.message());
-                   return;
-                 }
-                 for (const auto& entry : r.lost) {
+                 if (ec) spdlog::warn("redis: renewing claims failed: {}", ec.message());
+                 auto v = self->keeper.on_lease(Clock::now(), !ec, std::move(r.lost), r.reclaimed, r.dead);
+                 for (const auto& entry : v.abandon) {
                    std::vector<RunPtr> gone;
                    for (const auto& [id, run] : self->runs) {
                      if (run->entry_id == entry) gone.push_back(run);
                    }
-                   for (auto& run : gone) {
-                     self->move_failed(run, queue::make_error_code(queue::Errc::lost_claim), "renew");
-                   }
+                   for (auto& run : gone) self->feed(run, JobRun::Event::claim_lost());
                  }
-                 if (r.reclaimed > 0 || r.dead > 0) {
+                 if (v.log) {
                    spdlog::info("{} jobs of workers that stopped renewing back in their lanes, {} "
                                 "dead-lettered (past max_reclaims)", r.reclaimed, r.dead);
-                   self->fill();
                  }
+                 if (v.fill) self->fill();
                });
 }
 
 void Worker::Impl::promote() {
   if (stopping) return;
-  queue->promote_due(kPromoteBatch, [w = weak_from_this()](std::error_code ec, std::size_t n) {
+  queue->promote_due(keeper.promote_batch(), [w = weak_from_this()](std::error_code ec, std::size_t n) {
     auto self = w.lock();
-    if (!self || ec || n == 0) return;
+    if (!self || !self->keeper.on_promote(!ec, n)) return;
     spdlog::debug("{} delayed jobs due: back in their lanes", n);
     self->fill();
   });
@@ -669,8 +427,9 @@ void Worker::Impl::drain_check() {
 
 void Worker::Impl::log_job(spdlog::level::level_enum lvl, const Run& run, std::string_view status,
                            const std::string& extra) const {
-  spdlog::log(lvl, "job={} type={} user={} account={} status={}{}{}", run.id, to_string(run.job.type),
-              run.job.user_name.empty() ? "-" : run.job.user_name, run.job.account, status,
+  const Job& job = run.job();
+  spdlog::log(lvl, "job={} type={} user={} account={} status={}{}{}", run.id, to_string(job.type),
+              job.user_name.empty() ? "-" : job.user_name, job.account, status,
               extra.empty() ? "" : " ", redact_text(extra));
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 /// The worker's shell (internal to worker/): the state shared by worker.cpp (life cycle,
-/// intake routing, claims, periodic work) and worker_run.cpp (carrying out one job).
+/// periodic work: the lease keeper's tick, stats, drain), worker_intake.cpp (intake routing,
+/// starting jobs from lanes) and worker_run.cpp (carrying out one job's run). What to do is
+/// decided by the sans-io parts: account_gate, job_run, lease_keeper.
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -23,6 +25,8 @@
 #include "worker/account_gate.hpp"
 #include "worker/fleet_limiter.hpp"
 #include "worker/job.hpp"
+#include "worker/job_run.hpp"
+#include "worker/lease_keeper.hpp"
 #include "worker/metrics.hpp"
 #include "worker/planner.hpp"
 #include "worker/retry_policy.hpp"
@@ -60,34 +64,23 @@ struct AccountState {
   UnsupportedDetector unsupported;
 };
 
-/// One job being carried out.
+/// One job being carried out: its run (sans-io, worker/job_run.hpp) and what the shell
+/// keeps beside it to carry the run's actions out.
 struct Run {
   explicit Run(asio::io_context& ioc) : timer(ioc) {}
-  enum class Phase { waiting, calling, moving };
 
   std::string id;
   std::string entry_id;  ///< the claim entry: the fence of every move
-  Job job;
   AccountState* account = nullptr;
-  std::unique_ptr<Planner> planner;
-  std::optional<PlannedCall> call;  ///< the call being made (or waited for)
-  int call_attempts = 0;            ///< failed attempts of `call` so far (all classes)
-  /// Failed attempts of `call` per error class: each class's max_attempts and backoff count
-  /// only its own failures, so waiting out many EntityTemporarilyUnmodifiable answers does
-  /// not spend the budget of a later 503.
-  std::map<std::string, int> class_attempts;
-  int delivery = 0;  ///< deliveries of the job, this one included
-  int calls = 0;     ///< IAM calls made by this worker for the job
-  /// The planner's checkpoint before the outcome of the last call: where `iamq retry`
-  /// resumes a job that failed on that call.
-  nlohmann::json before_outcome;
+  std::unique_ptr<JobRun> fsm;
   asio::steady_timer timer;     ///< fleet limiter wait and in-process retry wait
   Clock::time_point queued_at;  ///< when it joined its account's line for a token
-  Phase phase = Phase::moving;
-  bool probe = false;      ///< the half-open circuit's probe job
-  bool abandoned = false;  ///< claim lost (taken back) or Redis failed a move
-  bool dry_run = false;
+  bool probe = false;           ///< the half-open circuit's probe job
   Clock::time_point started = Clock::now();
+
+  const Job& job() const { return fsm->job(); }
+  /// Still waiting for the limiters (a wait that ends otherwise is ignored).
+  bool acquiring() const { return fsm->state() == JobRun::State::acquiring; }
 };
 using RunPtr = std::shared_ptr<Run>;
 
@@ -101,40 +94,35 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
   void maybe_finish_stop();
   void finalize();
 
-  // ---- intake: routing <ns>:jobs into lanes (worker.cpp)
+  // ---- intake: routing <ns>:jobs into lanes (worker_intake.cpp)
   void read_intake();
   void on_intake(std::error_code ec, queue::JobQueue::IntakeRead read);
   void route(std::vector<queue::StreamEntry> entries, std::string next);
 
-  // ---- starting jobs from lanes (worker.cpp)
+  // ---- starting jobs from lanes (worker_intake.cpp)
   std::size_t free_slots() const;
   void fill();
   void on_claimed(std::error_code ec, std::vector<queue::Claim> claims,
                   std::map<std::string, AccountGate::Grant> grants);
   void start_claim(queue::Claim c, bool probe);
 
-  // ---- running a job (worker_run.cpp)
-  void run_next(const RunPtr& run);
+  // ---- running a job (worker_run.cpp): the shell of JobRun
+  /// Feeds `e` to the run and carries out what it answers.
+  void feed(const RunPtr& run, JobRun::Event e);
+  void carry_out(const RunPtr& run, JobRun::Action a);
   void acquire(const RunPtr& run);
   void enter_line(const RunPtr& run);
   void dispatch(AccountState& acct);
   void issue_call(const RunPtr& run);
   void on_call_done(const RunPtr& run, client::Outcome outcome, client::CallInfo info);
-  void on_retry_wait_over(const RunPtr& run);
-  void record(const RunPtr& run, const nlohmann::json& step, std::function<void()> next);
-  nlohmann::json checkpoint(const Run& run) const;
-  nlohmann::json result_json(const Run& run, const JobResult& result) const;
-  void finish_run(const RunPtr& run);
-  void fail_run(const RunPtr& run, client::IamError error);
-  void cancel_run(const RunPtr& run);
-  void end_run(const RunPtr& run, queue::JobStatus status, const JobResult& result,
-               const std::string& checkpoint);
+  void wait_retry(const RunPtr& run, const JobRun::Action& a);
+  /// The run is over (JobRun::Op::done): log, count, free the slot.
+  void on_run_over(const RunPtr& run, const JobRun::Action& a);
+  /// A callback feeding `op`'s answer to `run`.
+  std::function<void(std::error_code)> written(const RunPtr& run, JobRun::Op op);
   void dead_letter(const std::string& id, const std::string& entry_id, const Job* job,
                    const std::string& reason, const std::string& error);
-  void hand_back(const RunPtr& run, std::string_view reason);
   void remove_run(const RunPtr& run);
-  /// A move answered `ec`: cancel/pause stop the job; lost claim and Redis errors abandon it.
-  bool move_failed(const RunPtr& run, std::error_code ec, std::string_view what);
   void update_waiting(AccountState& acct);
 
   // ---- circuits (worker_run.cpp)
@@ -147,6 +135,8 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
 
   // ---- periodic work (worker.cpp)
   void every(asio::steady_timer& t, milliseconds period, void (Impl::*fn)());
+  /// The lease keeper's tick: carries out what it says is due, then sleeps until the next.
+  void keep_leases();
   void lease();
   void promote();
   void tick();
@@ -173,6 +163,7 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
   std::unique_ptr<FleetLimiter> fleet;
   std::unique_ptr<client::CurlMultiTransport> transport;
   std::unique_ptr<AccountCredentials> credentials;  // after transport: its providers use it
+  LeaseKeeper keeper;
   std::shared_ptr<WebhookDispatcher> webhooks;  // null without [webhooks.*]
   std::map<std::string, std::unique_ptr<AccountState>> accounts;
   std::vector<AccountState*> account_order;  ///< round-robin order of the claims
@@ -194,16 +185,13 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
   std::function<void()> on_stopped;
 
   asio::steady_timer read_retry_timer;
-  asio::steady_timer lease_timer;
-  asio::steady_timer promote_timer;
+  asio::steady_timer keeper_timer;  ///< the lease keeper's next tick
   asio::steady_timer tick_timer;
   asio::steady_timer drain_timer;
   asio::steady_timer claim_timer;
   asio::steady_timer shutdown_timer;
 };
 
-/// "Code: message" for the record's error field and log lines (IAM messages hold no secrets).
-std::string error_text(const client::IamError& e);
 /// A value for a log line: quoted, with quotes and backslashes escaped, newlines as spaces.
 std::string quote_value(std::string_view s);
 

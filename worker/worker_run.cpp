@@ -1,11 +1,10 @@
-// The worker's shell, part 2: carrying out one job — its calls through the account's limiter
-// (and the fleet limiter), retries, the step log, the end (finished, failed, cancelled, dead,
-// handed back) — and the account circuits.
+// The worker's shell, part 2: carrying out one job's run (worker/job_run.hpp decides; this
+// file sends its calls through the account's limiter and the fleet limiter, writes what it
+// asks to Redis, arms its timers and feeds every answer back), and the account circuits.
 #include <algorithm>
 
 #include "queue/error.hpp"
 #include "worker/redaction.hpp"
-#include "worker/step_record.hpp"
 #include "worker/worker_impl.hpp"
 
 namespace iamq::worker {
@@ -25,53 +24,69 @@ std::string quote_value(std::string_view s) {
   return out + "\"";
 }
 
-std::string error_text(const client::IamError& e) {
-  return redact_text(e.message.empty() ? e.code : e.code + ": " + e.message);
+void Worker::Impl::feed(const RunPtr& run, JobRun::Event e) {
+  carry_out(run, run->fsm->resume(std::move(e)));
 }
 
+std::function<void(std::error_code)> Worker::Impl::written(const RunPtr& run, JobRun::Op op) {
+  return [w = weak_from_this(), run, op](std::error_code ec) {
+    auto self = w.lock();
+    if (!self || self->finalized) return;
+    self->feed(run, JobRun::Event::written(op, ec));
+  };
+}
 
-void Worker::Impl::run_next(const RunPtr& run) {
-  if (run->abandoned) return;
-  if (stopping) return hand_back(run, "shutdown");
-  auto call = run->planner->next();
-  if (!call) return finish_run(run);
-  if (run->dry_run && call->mutating) {
-    // Defence in depth: a dry run never sends a mutating call, whatever the planner says.
-    client::IamError e;
-    e.error_class = client::ErrorClass::terminal;
-    e.code = "DryRunViolation";
-    e.message = "refusing mutating call " + call->action + " in a dry run";
-    return fail_run(run, e);
+void Worker::Impl::carry_out(const RunPtr& run, JobRun::Action a) {
+  using Op = JobRun::Op;
+  switch (a.op) {
+    case Op::none:
+      return;
+    case Op::acquire:
+      return acquire(run);
+    case Op::issue_call:
+      return issue_call(run);
+    case Op::write_step:
+      if (!a.retry_class.empty()) metrics->retry(a.retry_class, a.retry_delayed);
+      return queue->record_step(run->id, run->entry_id, a.step.dump(), a.checkpoint,
+                                written(run, Op::write_step));
+    case Op::wait_retry:
+      return wait_retry(run, a);
+    case Op::wake:
+      return queue->wake(run->id, run->entry_id, written(run, Op::wake));
+    case Op::schedule_delayed:
+      return queue->schedule_delayed(run->id, run->entry_id, a.delay, a.error,
+                                     written(run, Op::schedule_delayed));
+    case Op::finish:
+      run->timer.cancel();
+      release_probe(run);
+      return queue->finish(run->id, run->entry_id, a.status, a.result, a.error,
+                           written(run, Op::finish), a.checkpoint);
+    case Op::hand_back:
+      run->timer.cancel();
+      return queue->requeue(run->id, run->entry_id, written(run, Op::hand_back), a.reason);
+    case Op::dead_letter:
+      release_probe(run);
+      dead_letter(run->id, run->entry_id, &run->job(), a.reason, a.error);
+      return remove_run(run);
+    case Op::done:
+      return on_run_over(run, a);
   }
-  if (auto why = refuse_call(run->job, *call)) {
-    client::IamError e;
-    e.error_class = client::ErrorClass::terminal;
-    e.code = "NotAllowed";
-    e.message = *why;
-    return fail_run(run, e);
-  }
-  run->call = std::move(*call);
-  acquire(run);
 }
 
 void Worker::Impl::acquire(const RunPtr& run) {
   if (!fleet) return enter_line(run);
   AccountState& acct = *run->account;
-  run->phase = Run::Phase::waiting;
   fleet->reserve(acct.name, [w = weak_from_this(), run](std::error_code ec,
                                                         std::chrono::microseconds fleet_wait) {
     auto self = w.lock();
-    if (!self || run->abandoned) return;
-    if (self->stopping) return self->hand_back(run, "shutdown");
+    if (!self || self->finalized || !run->acquiring()) return;
     if (ec) {
       // Without the shared limiter we cannot know the fleet's rate: wait and ask again.
       spdlog::warn("job={} fleet limiter unavailable ({}); asking again", run->id, ec.message());
       run->timer.expires_after(kRedisRetry);
       run->timer.async_wait([w, run](std::error_code) {
         auto s = w.lock();
-        if (!s || run->abandoned) return;
-        if (s->stopping) return s->hand_back(run, "shutdown");
-        s->acquire(run);
+        if (s && !s->finalized && run->acquiring()) s->acquire(run);
       });
       return;
     }
@@ -80,17 +95,13 @@ void Worker::Impl::acquire(const RunPtr& run) {
     run->timer.expires_after(fleet_wait);
     run->timer.async_wait([w, run](std::error_code) {
       auto s = w.lock();
-      if (!s || run->abandoned) return;
-      if (s->stopping) return s->hand_back(run, "shutdown");
-      s->enter_line(run);
+      if (s && !s->finalized && run->acquiring()) s->enter_line(run);
     });
   });
 }
 
 void Worker::Impl::enter_line(const RunPtr& run) {
-  if (stopping) return hand_back(run, "shutdown");
   AccountState& acct = *run->account;
-  run->phase = Run::Phase::waiting;
   run->queued_at = Clock::now();
   acct.waiting.push_back(run);
   update_waiting(acct);
@@ -106,19 +117,14 @@ void Worker::Impl::enter_line(const RunPtr& run) {
 void Worker::Impl::dispatch(AccountState& acct) {
   while (!acct.waiting.empty()) {
     RunPtr run = acct.waiting.front();
-    if (run->abandoned) {
+    if (!run->acquiring()) {  // handed back (stop), cancelled, abandoned
       acct.waiting.pop_front();
-      continue;
-    }
-    if (stopping) {
-      acct.waiting.pop_front();
-      hand_back(run, "shutdown");
       continue;
     }
     if (!acct.gate.limiter().try_acquire()) break;
     acct.waiting.pop_front();
     metrics->limiter_wait(acct.name, "account", Clock::now() - run->queued_at);
-    issue_call(run);
+    feed(run, JobRun::Event::granted());
   }
   update_waiting(acct);
   if (acct.waiting.empty() || acct.send_timer_armed || finalized) return;
@@ -140,38 +146,26 @@ void Worker::Impl::dispatch(AccountState& acct) {
 
 void Worker::Impl::update_waiting(AccountState& acct) {
   std::size_t n = 0;
-  for (const auto& r : acct.waiting) n += r->abandoned ? 0 : 1;
+  for (const auto& r : acct.waiting) n += r->acquiring() ? 1 : 0;
   acct.gate.set_waiting_for_token(n);
 }
 
 void Worker::Impl::issue_call(const RunPtr& run) {
-  if (run->abandoned) return;
-  if (stopping) return hand_back(run, "shutdown");
-  run->phase = Run::Phase::calling;
-  ++run->calls;
+  const PlannedCall& call = *run->fsm->call();
   // One line per call sent (trace level): lets an operator line the worker's sending rate up
   // with the account's limit. Names only, never parameters.
-  spdlog::trace("call job={} account={} action={}", run->id, run->account->name, run->call->action);
-  run->account->client->call(run->call->action, run->call->params,
+  spdlog::trace("call job={} account={} action={}", run->id, run->account->name, call.action);
+  run->account->client->call(call.action, call.params,
                              [w = weak_from_this(), run](std::error_code, client::Outcome outcome,
                                                          client::CallInfo info) {
                                if (auto self = w.lock()) self->on_call_done(run, std::move(outcome), info);
                              });
 }
 
-nlohmann::json Worker::Impl::checkpoint(const Run& run) const {
-  nlohmann::json cp = {{"v", 1}, {"planner", run.planner->checkpoint()}};
-  if (run.call_attempts > 0 && run.call) {
-    cp["action"] = run.call->action;
-    cp["call_attempts"] = run.call_attempts;
-    cp["class_attempts"] = run.class_attempts;
-  }
-  return cp;
-}
-
 void Worker::Impl::on_call_done(const RunPtr& run, client::Outcome outcome, client::CallInfo info) {
+  // What the answer says about the account comes first, whatever became of the job.
   AccountState& acct = *run->account;
-  const PlannedCall& call = *run->call;
+  const PlannedCall& call = *run->fsm->call();
   if (const auto verdict = acct.unsupported.observe(call.action, outcome); verdict.unsupported) {
     metrics->unsupported(acct.name, call.action);
     if (verdict.first) {
@@ -188,176 +182,75 @@ void Worker::Impl::on_call_done(const RunPtr& run, client::Outcome outcome, clie
     acct.gate.limiter().on_success();
   }
   metrics->limiter_rate(acct.name, acct.gate.limiter().current_rate());
-  if (run->abandoned) return;
-
-  StepFacts facts;
-  facts.action = call.action;
-  facts.params = call.params;
-  facts.attempt = run->call_attempts + 1;
-  facts.duration = info.duration;
-  facts.http_status = info.http_status;
-  facts.dry_run = run->dry_run;
-
+  if (finalized || run->fsm->state() != JobRun::State::calling) return;  // abandoned meanwhile
   if (err && err->error_class == client::ErrorClass::credentials) {
-    on_credentials_error(acct, *err);
-    auto step = make_step_record(facts, outcome, StepDisposition::handed_back);
-    // The call never reached the planner: the checkpoint still points at it.
-    return record(run, step, [this, run] { hand_back(run, "circuit_open"); });
+    on_credentials_error(acct, *err);  // the run records the step and hands the job back
+  } else if (outcome.ok || (err && err->http_status != 0)) {
+    on_account_answer(acct);  // an answer from IAM that is not a credentials error: the keys work
   }
-  // An answer from IAM that is not a credentials error: the account's keys work.
-  if (outcome.ok || (err && err->http_status != 0)) on_account_answer(acct);
+  feed(run, JobRun::Event::answered(std::move(outcome), info, std::chrono::system_clock::now()));
+}
 
-  if (err && RetryPolicy::retryable(err->error_class)) {
-    const std::string cls(client::to_string(err->error_class));
-    const int class_attempt = run->class_attempts[cls] + 1;
-    const RetryDecision d = retry.decide(err->error_class, class_attempt, run->job.max_attempts);
-    if (d.retry) {
-      metrics->retry(cls, d.use_delayed_set);
-      run->call_attempts = facts.attempt;
-      run->class_attempts[cls] = class_attempt;
-      auto step = make_step_record(facts, outcome,
-                                   d.use_delayed_set ? StepDisposition::delayed : StepDisposition::retry,
-                                   d.delay);
-      const std::string why = error_text(*err);
-      if (d.use_delayed_set) {
-        return record(run, step, [this, run, d, why, cls] {
-          run->phase = Run::Phase::moving;
-          queue->schedule_delayed(run->id, run->entry_id, d.delay, why,
-                                  [w = weak_from_this(), run, d, why, cls](std::error_code ec) {
-                                    auto self = w.lock();
-                                    if (!self || run->abandoned) return;
-                                    if (self->move_failed(run, ec, "schedule_delayed")) return;
-                                    self->log_job(spdlog::level::info, *run, "retry_scheduled",
-                                                  "class=" + cls + " wait_ms=" + std::to_string(d.delay.count()) +
-                                                      " where=delayed_set error=" + quote_value(why));
-                                    self->remove_run(run);
-                                    self->fill();
-                                  });
-        });
+void Worker::Impl::wait_retry(const RunPtr& run, const JobRun::Action& a) {
+  log_job(spdlog::level::debug, *run, "retry_scheduled",
+          "class=" + a.retry_class + " wait_ms=" + std::to_string(a.delay.count()) +
+              " where=timer action=" + run->fsm->call()->action);
+  run->timer.expires_after(a.delay);
+  run->timer.async_wait([w = weak_from_this(), run](std::error_code) {
+    auto self = w.lock();
+    if (!self || self->finalized) return;
+    self->feed(run, JobRun::Event::timer_fired());
+  });
+  // A lost claim here means another worker owns the job now: the run stops (and ignores its
+  // timer).
+  queue->schedule_retry(run->id, run->entry_id, a.delay, a.error, written(run, JobRun::Op::wait_retry));
+}
+
+void Worker::Impl::on_run_over(const RunPtr& run, const JobRun::Action& a) {
+  using End = JobRun::End;
+  run->timer.cancel();
+  switch (a.end) {
+    case End::succeeded:
+    case End::failed:
+    case End::cancelled: {
+      const std::string st(queue::to_string(a.status));
+      const auto ms_taken = std::chrono::duration_cast<milliseconds>(Clock::now() - run->started);
+      std::string extra = "calls=" + std::to_string(run->fsm->calls()) +
+                          " duration_ms=" + std::to_string(ms_taken.count());
+      if (a.end == End::succeeded) {
+        extra = "outcome=" + (a.outcome.empty() ? std::string("done") : a.outcome) + " " + extra;
+      } else if (!a.error.empty()) {
+        extra += " error=" + quote_value(a.error);
       }
-      return record(run, step, [this, run, d, why, cls] {
-        if (stopping) return hand_back(run, "shutdown");
-        log_job(spdlog::level::debug, *run, "retry_scheduled",
-                "class=" + cls + " wait_ms=" + std::to_string(d.delay.count()) +
-                    " where=timer action=" + run->call->action);
-        run->phase = Run::Phase::waiting;
-        run->timer.expires_after(d.delay);
-        run->timer.async_wait([w = weak_from_this(), run](std::error_code) {
-          auto self = w.lock();
-          if (!self || run->abandoned) return;
-          if (self->stopping) return self->hand_back(run, "shutdown");
-          self->on_retry_wait_over(run);
-        });
-        // A lost claim here means another worker owns the job now: stop (the timer's
-        // handler sees `abandoned`).
-        queue->schedule_retry(run->id, run->entry_id, d.delay, why,
-                              [w = weak_from_this(), run](std::error_code ec) {
-                                auto self = w.lock();
-                                if (!self || run->abandoned) return;
-                                self->move_failed(run, ec, "schedule_retry");
-                              });
-      });
+      log_job(a.end == End::succeeded ? spdlog::level::info : spdlog::level::warn, *run, st, extra);
+      metrics->job_finished(to_string(run->job().type), st);
+      remove_run(run);
+      return fill();
     }
-    // Attempts spent: the planner fails the job with this (last) error.
+    case End::handed_back:
+      log_job(spdlog::level::info, *run, "queued",
+              "reason=" + a.reason + " note=\"handed back; resumes at step " +
+                  (run->fsm->call() ? run->fsm->call()->action : std::string("start")) + "\"");
+      metrics->job_handed_back(a.reason);
+      release_probe(run);
+      remove_run(run);
+      if (stopping) return maybe_finish_stop();
+      return fill();
+    case End::delayed:
+      log_job(spdlog::level::info, *run, "retry_scheduled",
+              "class=" + a.retry_class + " wait_ms=" + std::to_string(a.delay.count()) +
+                  " where=delayed_set error=" + quote_value(a.error));
+      remove_run(run);
+      return fill();
+    case End::abandoned:
+      log_job(spdlog::level::warn, *run, "abandoned", "note=" + quote_value(a.reason));
+      if (run->probe && run->account->gate.breaker().state() == CircuitBreaker::State::half_open) {
+        run->account->gate.breaker().release_probe();
+      }
+      remove_run(run);
+      if (!stopping) fill();
+      return;
   }
-  auto step = make_step_record(facts, outcome, StepDisposition::done);
-  run->before_outcome = run->planner->checkpoint();
-  run->planner->on_outcome(outcome);
-  run->call_attempts = 0;
-  run->class_attempts.clear();
-  record(run, step, [this, run] { run_next(run); });
-}
-
-void Worker::Impl::record(const RunPtr& run, const nlohmann::json& step, std::function<void()> next) {
-  run->phase = Run::Phase::moving;
-  // The step comes from make_step_record (redacted there); the checkpoint is redacted by
-  // names only: its values are what a resumed job sends again.
-  queue->record_step(run->id, run->entry_id, step.dump(), redact(checkpoint(*run), false).dump(),
-                     [w = weak_from_this(), run, next = std::move(next)](std::error_code ec) {
-                       auto self = w.lock();
-                       if (!self || run->abandoned) return;
-                       if (self->move_failed(run, ec, "record_step")) return;
-                       next();
-                     });
-}
-
-nlohmann::json Worker::Impl::result_json(const Run& run, const JobResult& result) const {
-  // One shape for every end: succeeded, failed (terminal error, attempts spent, a refused
-  // dry-run call) and cancelled.
-  nlohmann::json rj = to_json(result);
-  rj["meta"] = run.job.meta.is_null() ? nlohmann::json::object() : run.job.meta;
-  rj["type"] = std::string(to_string(run.job.type));
-  rj["account"] = run.job.account;
-  if (!run.job.user_name.empty()) rj["user_name"] = run.job.user_name;
-  rj["calls"] = run.calls;
-  rj["attempt"] = run.delivery;
-  rj["dry_run"] = run.dry_run;
-  rj["worker"] = queue->consumer();
-  return redact(rj);  // would_call, descriptions, meta, errors: stored and printed as one
-}
-
-void Worker::Impl::finish_run(const RunPtr& run) {
-  JobResult result = run->planner->result();
-  release_probe(run);
-  if (result.invalid) {
-    const std::string error = result.error ? error_text(*result.error) : std::string();
-    run->phase = Run::Phase::moving;
-    dead_letter(run->id, run->entry_id, &run->job, error, error);
-    return remove_run(run);
-  }
-  const bool ok = result.status == JobResult::Status::succeeded;
-  // A failed job keeps the checkpoint of the call that failed: `iamq retry` resumes there.
-  std::string cp;
-  if (!ok && run->before_outcome.is_object()) {
-    cp = nlohmann::json{{"v", 1}, {"planner", run->before_outcome}}.dump();
-  }
-  end_run(run, ok ? queue::JobStatus::succeeded : queue::JobStatus::failed, result, cp);
-}
-
-void Worker::Impl::fail_run(const RunPtr& run, client::IamError error) {
-  JobResult result;
-  result.status = JobResult::Status::failed;
-  result.error = std::move(error);
-  release_probe(run);
-  end_run(run, queue::JobStatus::failed, result, {});
-}
-
-void Worker::Impl::cancel_run(const RunPtr& run) {
-  JobResult result;
-  result.outcome = "cancelled";
-  release_probe(run);
-  end_run(run, queue::JobStatus::cancelled, result, {});
-}
-
-void Worker::Impl::end_run(const RunPtr& run, queue::JobStatus status, const JobResult& result,
-                           const std::string& cp) {
-  nlohmann::json rj = result_json(*run, result);
-  if (status == queue::JobStatus::cancelled) rj["status"] = "cancelled";
-  const std::string error = result.error ? error_text(*result.error) : std::string();
-  const std::string st(queue::to_string(status));
-  run->phase = Run::Phase::moving;
-  queue->finish(
-      run->id, run->entry_id, status, rj.dump(), error,
-      [w = weak_from_this(), run, st, outcome = result.outcome, error](std::error_code ec) {
-        auto self = w.lock();
-        if (!self || run->abandoned) return;
-        // Cancel and pause answers come from record_step only; here any error abandons.
-        if (ec && (ec == queue::Errc::cancel_requested || ec == queue::Errc::paused)) ec = {};
-        if (self->move_failed(run, ec, "finish")) return;
-        const auto ms_taken = std::chrono::duration_cast<milliseconds>(Clock::now() - run->started);
-        std::string extra = "calls=" + std::to_string(run->calls) +
-                            " duration_ms=" + std::to_string(ms_taken.count());
-        if (st == "succeeded") {
-          extra = "outcome=" + (outcome.empty() ? std::string("done") : outcome) + " " + extra;
-        } else if (!error.empty()) {
-          extra += " error=" + quote_value(error);
-        }
-        self->log_job(st == "succeeded" ? spdlog::level::info : spdlog::level::warn, *run, st, extra);
-        self->metrics->job_finished(to_string(run->job.type), st);
-        self->remove_run(run);
-        self->fill();
-      },
-      cp);
 }
 
 void Worker::Impl::dead_letter(const std::string& id, const std::string& entry_id, const Job* job,
@@ -382,61 +275,11 @@ void Worker::Impl::dead_letter(const std::string& id, const std::string& entry_i
                      });
 }
 
-void Worker::Impl::hand_back(const RunPtr& run, std::string_view reason) {
-  run->phase = Run::Phase::moving;
-  queue->requeue(run->id, run->entry_id,
-                 [w = weak_from_this(), run, reason = std::string(reason)](std::error_code ec) {
-                   auto self = w.lock();
-                   if (!self || run->abandoned) return;
-                   if (self->move_failed(run, ec, "requeue")) return;
-                   self->log_job(spdlog::level::info, *run, "queued",
-                                 "reason=" + reason + " note=\"handed back; resumes at step " +
-                                     (run->call ? run->call->action : std::string("start")) + "\"");
-                   self->metrics->job_handed_back(reason);
-                   self->release_probe(run);
-                   self->remove_run(run);
-                   if (self->stopping) return self->maybe_finish_stop();
-                   self->fill();
-                 },
-                 std::string(reason));
-}
-
 void Worker::Impl::remove_run(const RunPtr& run) {
   auto it = runs.find(run->id);
   if (it != runs.end() && it->second == run) runs.erase(it);
   metrics->in_flight(runs.size());
   if (stopping) maybe_finish_stop();
-}
-
-bool Worker::Impl::move_failed(const RunPtr& run, std::error_code ec, std::string_view what) {
-  if (!ec) return false;
-  if (ec == queue::Errc::cancel_requested) {
-    // iamq cancel: the call just made is recorded; no further call goes out.
-    cancel_run(run);
-    return true;
-  }
-  if (ec == queue::Errc::paused) {
-    hand_back(run, "paused");
-    return true;
-  }
-  run->abandoned = true;
-  run->timer.cancel();
-  if (ec == queue::Errc::lost_claim) {
-    log_job(spdlog::level::warn, *run, "abandoned",
-            "note=\"claim lost: the entry was reclaimed by another worker\"");
-  } else {
-    // The entry stays pending with this consumer; without renewals it is reclaimed after the
-    // visibility timeout and resumes from the last recorded checkpoint.
-    log_job(spdlog::level::warn, *run, "abandoned",
-            std::string("note=\"redis ") + std::string(what) + " failed: " + ec.message() +
-                "; resumed after the visibility timeout\"");
-  }
-  if (run->probe && run->account->gate.breaker().state() == CircuitBreaker::State::half_open) {
-    run->account->gate.breaker().release_probe();
-  }
-  remove_run(run);
-  if (!stopping) fill();
-  return true;
 }
 
 void Worker::Impl::release_probe(const RunPtr& run) {
@@ -446,19 +289,6 @@ void Worker::Impl::release_probe(const RunPtr& run) {
     arm_probe(acct, Clock::duration::zero());
   }
   run->probe = false;
-}
-
-void Worker::Impl::on_retry_wait_over(const RunPtr& run) {
-  // Back to `running` before the call goes out; a cancel or pause seen here stops the job
-  // before the call, a lost claim abandons it.
-  run->phase = Run::Phase::moving;
-  queue->wake(run->id, run->entry_id, [w = weak_from_this(), run](std::error_code ec) {
-    auto self = w.lock();
-    if (!self || run->abandoned) return;
-    if (self->move_failed(run, ec, "wake")) return;
-    if (self->stopping) return self->hand_back(run, "shutdown");
-    self->acquire(run);
-  });
 }
 
 // ---------------------------------------------------------------------------------------
