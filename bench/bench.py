@@ -3,7 +3,10 @@
 
     scripts/bench [--quick] [--json-only] [--scenario NAME[,NAME…]] [--latency-ms MS]
 
-Scenarios: latency, rate, cpu, queue, emulator, alternative (default: all, in that order).
+Scenarios (default: all, in this order): latency, rate, cpu, queue, emulator, alternative (issue
+6, here); tls, failover (issue 12, bench/redis_bench.py); fairness, many_accounts,
+urgent_behind_bulk, time_to_revoke (issue 10, bench/scheduling.py); scale_accounts (issue 10),
+fan_out, refresh_gap (issue 11, bench/accounts_bench.py).
 Each prints one JSON object on a line of stdout (figures, the goal beside each with pass/miss,
 the exact commands, the machine), then a table. Progress goes to stderr. Never asserts a
 time: the exit status is 0 unless a program crashed, could not be started, or a scenario
@@ -24,8 +27,17 @@ import lib  # noqa: E402
 import redis_bench  # noqa: E402
 from lib import Failure, log  # noqa: E402
 import emu  # noqa: E402
+from figures import goal, r  # noqa: E402
 
-SCENARIOS = ["latency", "rate", "cpu", "queue", "emulator", "alternative", "tls", "failover"]
+import scheduling  # noqa: E402
+import accounts_bench  # noqa: E402
+
+# Scenarios kept in modules of their own: name → function(bench).
+MODULE_SCENARIOS = {"tls": redis_bench.tls, "failover": redis_bench.failover,
+                    **scheduling.SCENARIOS, **accounts_bench.SCENARIOS}
+SCENARIOS = ["latency", "rate", "cpu", "queue", "emulator", "alternative", "tls", "failover",
+             "fairness", "many_accounts", "urgent_behind_bulk", "time_to_revoke", "scale_accounts",
+             "fan_out", "refresh_gap"]
 
 
 class Params:
@@ -53,21 +65,6 @@ class Params:
         # 8: Sentinel failover (issue 12)
         self.failover_users = 200 if quick else 400
         self.random_seed = 42
-
-
-def goal(name: str, value, op: str, target, unit: str = "") -> dict:
-    if value is None:
-        ok = None
-    elif op == ">=":
-        ok = value >= target
-    else:
-        ok = value <= target
-    return {"figure": name, "value": value, "goal": f"{op} {target}{(' ' + unit) if unit else ''}",
-            "result": "n/a" if ok is None else ("pass" if ok else "miss")}
-
-
-def r(x, digits=3):
-    return None if x is None else round(x, digits)
 
 
 class Bench:
@@ -627,108 +624,6 @@ class Bench:
 
     # ------------------------------------------------------------ table
 
-    # ------------------------------------------------------------ 7. TLS against plain TCP
-
-    def tls(self) -> None:
-        """The same redis-server on a plain and a TLS port: bulk enqueue rate and the worker's
-        CPU per IAM call through each."""
-        p = self.p
-        saved = self.redis
-        server = redis_bench.TlsRedis(self.tmp)
-        server.start()
-        self.redis = server  # flush/counts go to its plain port; config() takes server.url
-        out: dict = {}
-        commands: dict = {}
-        try:
-            with emu.EmulatorRun(self.tmp, users=p.tls_users, seed=p.random_seed, latency_ms=0) as em:
-                users = em.user_names()
-                for mode in ("plain", "tls"):
-                    server.use_tls = mode == "tls"
-                    self.flush()
-                    cfg = self.config(f"tls-{mode}", em.endpoint, rate=1e6, burst=1e6, extra=server.config_extra())
-                    data = lib.jobs_jsonl(f"bench-tls-{i:07d}" for i in range(p.tls_enqueue_jobs))
-                    _, wall, cmd = self.enqueue(cfg, data, name=f"enqueue {mode}")
-                    out[f"enqueue_jobs_per_second_{mode}"] = r(p.tls_enqueue_jobs / wall, 0)
-                    commands[f"enqueue_{mode}"] = cmd
-                    em.reset()
-                    run = self.run_iamq_batch(em, users, concurrency=p.concurrency, rate=1e6, burst=1e6,
-                                              cfg_extra=server.config_extra())
-                    out[f"worker_cpu_ms_per_1000_calls_{mode}"] = run["worker_cpu_ms_per_1000_calls"]
-                    out[f"calls_{mode}"] = run["calls"]
-                    commands[f"worker_{mode}"] = run["commands"]["worker"]
-                    em.reset()
-        finally:
-            self.redis = saved
-            server.stop()
-        enq_ratio = (out["enqueue_jobs_per_second_tls"] / out["enqueue_jobs_per_second_plain"]
-                     if out.get("enqueue_jobs_per_second_plain") else None)
-        cpu_plain, cpu_tls = out.get("worker_cpu_ms_per_1000_calls_plain"), out.get("worker_cpu_ms_per_1000_calls_tls")
-        cpu_ratio = cpu_tls / cpu_plain if cpu_plain and cpu_tls else None
-        out["enqueue_tls_over_plain"] = r(enq_ratio, 3)
-        out["worker_cpu_per_call_tls_over_plain"] = r(cpu_ratio, 3)
-        self.record("tls", "Redis over TLS (rediss://) against plain TCP, same redis-server", out,
-                    [goal("enqueue_tls_over_plain", r(enq_ratio, 3), ">=", 0.7),
-                     goal("worker_cpu_per_call_tls_over_plain", r(cpu_ratio, 3), "<=", 1.15)],
-                    commands,
-                    {"enqueue_jobs": p.tls_enqueue_jobs, "users": p.tls_users, "concurrency": p.concurrency},
-                    ["one redis-server with --port and --tls-port; enqueue rate = jobs ÷ wall time of "
-                     "`iamq enqueue --file -`; worker CPU per call = utime+stime of a --drain worker ÷ "
-                     "emulator calls (emulator latency 0, so Redis's share is as large as it gets)"])
-
-    # ------------------------------------------------------------ 8. Sentinel failover
-
-    def failover(self) -> None:
-        """A batch through Sentinel; the master is SIGKILLed a third of the way in. Figure: the
-        longest time without an IAM call from the kill on (the consumption pause)."""
-        import chaos  # the harness's Sentinel deployment (master + replica + 3 sentinels)
-        p = self.p
-        dep = chaos.SentinelRedis(self.tmp)
-        dep.start()
-        rate = 300.0
-        with emu.EmulatorRun(self.tmp, users=p.failover_users, seed=p.random_seed, latency_ms=5) as em:
-            users = em.user_names()
-            cfg = lib.write_config(self.tmp / "failover.toml", redis_url=dep.url, endpoint=em.endpoint,
-                                   rate=rate, burst=30, extra='metrics_listen = ""\nconnect_timeout = "2s"\n')
-            _, _, enq_cmd = self.enqueue(cfg, lib.jobs_jsonl(users))
-            argv = self.worker_argv(cfg, 64)
-            gaps = redis_bench.CallGaps(em)
-            state = {"killed_at": None, "down": None}
-
-            def sample(t: float) -> None:
-                if state["killed_at"] is None and em.snapshot().calls > 0 and t > 0:
-                    c = dep.client()
-                    try:
-                        done = int(c.call("HGET", "iamq:counts", "succeeded") or 0)
-                    finally:
-                        c.close()
-                    if done >= len(users) // 3:
-                        state["killed_at"] = time.monotonic()
-                        state["down"] = dep.restart()
-
-            try:
-                proc, wall = self.run_worker(argv, timeout=300, sample=sample)
-            finally:
-                gaps.stop()
-            if state["killed_at"] is None:
-                raise Failure("the batch finished before the failover")
-            pause, start = gaps.longest_pause(state["killed_at"])
-            c = dep.client()
-            try:
-                counts = lib.hash_of(c.call("HGETALL", "iamq:counts"))
-            finally:
-                c.close()
-        figures = {"jobs": len(users), "job_counts": {k: int(v) for k, v in counts.items()},
-                   "longest_pause_seconds": r(pause, 2),
-                   "pause_started_after_kill_seconds": r(start - state["killed_at"], 2),
-                   "new_master_announced_after_seconds": r(state["down"], 2),
-                   "wall_seconds": r(wall, 1)}
-        self.record("failover", "Sentinel failover (SIGKILL of the master) in the middle of a batch", figures,
-                    [goal("jobs_lost", len(users) - int(counts.get("succeeded", 0)), "<=", 0)],
-                    {"worker": lib.shell_join(argv), "enqueue": enq_cmd, "redis": dep.url},
-                    {"users": len(users), "rate": rate, "down_after_ms": 1000},
-                    ["pause = longest run of 50 ms samples with no new emulator call, from the kill on; "
-                     "Sentinel's down-after-milliseconds is 1000 here, so most of it is detection + election"])
-
     def table(self) -> str:
         rows = [("scenario", "figure", "value", "goal", "result")]
         for res in self.results:
@@ -772,6 +667,7 @@ EXTRA_TABLE = {
     "emulator": ["calls_per_second", "cpu_ms_per_1000_calls", "emulator_cores_used"],
     "alternative": ["script_calls_per_second", "iamq_calls_per_second", "script_cpu_ms_per_1000_calls",
                     "iamq_cpu_ms_per_1000_calls"],
+    **scheduling.EXTRA_TABLE, **accounts_bench.EXTRA_TABLE,
 }
 
 
@@ -822,7 +718,10 @@ def main() -> int:
         log(f"bench: scenario {name}")
         t = time.monotonic()
         try:
-            getattr(b, name)()
+            if name in MODULE_SCENARIOS:
+                MODULE_SCENARIOS[name](b)
+            else:
+                getattr(b, name)()
         except (Failure, OSError, lib.RedisError, ValueError, KeyError) as e:
             log(f"bench: scenario {name} failed: {e}")
             b.record_error(name, str(e))
