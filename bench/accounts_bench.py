@@ -85,6 +85,10 @@ def scale_accounts(b) -> None:
                 wall = w.wait(600)
                 redis_cpu = b.redis.proc.cpu_seconds() - redis0
                 cpu = w.cpu()
+                # The events stream grows with the jobs, not the lanes: measured, then dropped
+                # before INFO used_memory so that the difference is the accounts' own.
+                events_bytes = int(c.call("MEMORY", "USAGE", "iamq:events", "SAMPLES", 0) or 0)
+                c.call("DEL", "iamq:events")
                 other, nkeys, info = _non_job_keys_bytes(c)
                 run = {"accounts": n, "jobs": n_jobs, "wall_seconds": r(wall, 2),
                        "worker_cpu_seconds": r(cpu), "worker_idle_run_cpu_seconds": r(idle_cpu),
@@ -98,6 +102,7 @@ def scale_accounts(b) -> None:
                        "lane_keys_left": info["lane_keys"], "non_job_keys": nkeys, "non_job_bytes": other,
                        "starts_hash_bytes": int(info["by_key"].get("iamq:starts") or 0),
                        "lanes_set_bytes": int(info["by_key"].get("iamq:lanes") or 0),
+                       "events_stream_bytes": events_bytes, "non_job_keys_bytes": info["by_key"],
                        "commands": {"config": str(cfg), "enqueue": enq_cmd, "worker": w.command}}
                 c.close()
                 log(f"bench:   {n} accounts: {run['worker_cpu_us_per_job']} µs per job")
@@ -105,7 +110,7 @@ def scale_accounts(b) -> None:
     med = {n: sorted(v, key=lambda x: x["worker_cpu_us_per_job"])[len(v) // 2] for n, v in runs.items()}
     small, big = med[10], med[1000]
     ratio = big["worker_cpu_us_per_job"] / small["worker_cpu_us_per_job"] if small["worker_cpu_us_per_job"] else None
-    d_lanes = big["lanes_registered"] - small["lanes_registered"]
+    d_lanes = big["accounts"] - small["accounts"]  # idle lanes after the drain: one (normal) per account
     per_lane_keys = (big["non_job_bytes"] - small["non_job_bytes"]) / d_lanes if d_lanes else None
     per_lane_used = (big["redis_used_memory_after"] - small["redis_used_memory_after"]) / d_lanes if d_lanes else None
     figures = {
@@ -113,6 +118,8 @@ def scale_accounts(b) -> None:
         "worker_cpu_us_per_job_10_accounts": small["worker_cpu_us_per_job"],
         "worker_cpu_us_per_job_1000_accounts": big["worker_cpu_us_per_job"],
         "runs_us_per_job": {str(n): [x["worker_cpu_us_per_job"] for x in v] for n, v in runs.items()},
+        "redis_server_cpu_us_per_job_10_accounts": small["redis_server_cpu_us_per_job"],
+        "redis_server_cpu_us_per_job_1000_accounts": big["redis_server_cpu_us_per_job"],
         "redis_bytes_per_idle_lane_keys": r(per_lane_keys, 1),
         "redis_bytes_per_idle_lane_used_memory": r(per_lane_used, 1),
         "idle_lane_keys_left": big["lane_keys_left"],
@@ -131,10 +138,12 @@ def scale_accounts(b) -> None:
              ["CPU per job = (worker CPU of the --drain run − CPU of a --drain run with the same config "
               "and an empty queue) ÷ jobs, median of the repeats; the configs name exactly the "
               "accounts in use (a0000…), jobs spread round-robin over them",
-              "per idle lane: after the drain every lane is empty; bytes = the difference of "
-              "MEMORY USAGE summed over every key that is not a job record or step log (the lanes "
-              "set, the starts hash …), and of INFO used_memory, ÷ the difference of registered "
-              "lanes (SCARD iamq:lanes)"])
+              "per idle lane: after the drain every lane (one per account: the jobs are normal "
+              "priority) is empty; bytes = the difference between the two runs of MEMORY USAGE "
+              "summed over every key that is not a job record, a step log or the events stream (the "
+              "starts hash, counts …), and of INFO used_memory with the events stream deleted, ÷ "
+              "990 (the difference in accounts); job ids and account names have the same length "
+              "in both runs"])
 
 
 # ---------------------------------------------------------------- 7. fan-out over 50 accounts
@@ -198,7 +207,7 @@ def fan_out(b) -> None:
                "slowest_child": slowest, "slowest_child_seconds": r(per_child[slowest]["seconds"], 3) if slowest else None,
                "first_child_call_after_enqueue_seconds": r(min(firsts), 3) if firsts else None,
                "last_child_first_call_after_enqueue_seconds": r(max(firsts), 3) if firsts else None,
-               "assume_role_calls": sts_stats.get("calls", {}).get("AssumeRole"), "cpu": cpu_fig}
+               "sts_stats": sts_stats, "cpu": cpu_fig}
     b.record("fan_out", "Fan-out: one offboarding over 50 accounts (\"accounts\":\"*\"), 49 through a role",
              figures,
              [goal("done_minus_lower_bound_seconds", figures["done_minus_lower_bound_seconds"], "<=", 1.0, "s"),
@@ -327,7 +336,8 @@ def refresh_gap(b) -> None:
 SCENARIOS = {"scale_accounts": scale_accounts, "fan_out": fan_out, "refresh_gap": refresh_gap}
 EXTRA_TABLE = {
     "scale_accounts": ["worker_cpu_us_per_job_10_accounts", "worker_cpu_us_per_job_1000_accounts",
+                       "redis_server_cpu_us_per_job_10_accounts", "redis_server_cpu_us_per_job_1000_accounts",
                        "redis_bytes_per_idle_lane_used_memory"],
-    "fan_out": ["done_after_enqueue_seconds", "lower_bound_seconds", "assume_role_calls"],
+    "fan_out": ["done_after_enqueue_seconds", "lower_bound_seconds", "sts_stats.issued"],
     "refresh_gap": ["sessions_issued_during_run", "longest_gap_ms_whole_run", "longest_gap_ms_after_forced_expiry"],
 }
