@@ -61,7 +61,7 @@ def _used_memory(c: lib.Resp) -> int:
 def scale_accounts(b) -> None:
     quick = b.p.quick
     n_jobs = 3000 if quick else 10_000
-    repeats = 1 if quick else 2
+    repeats = 1 if quick else 3
     runs: dict[int, list[dict]] = {10: [], 1000: []}
     with emu.EmulatorRun(b.tmp, users=2, seed=b.p.random_seed, latency_ms=0) as em:
         user = em.user_names()[0]
@@ -274,9 +274,11 @@ def refresh_gap(b) -> None:
             while time.time() * 1000.0 - t_start < seconds * 1000.0:
                 w.check()
                 time.sleep(0.5)
+            expired_before = emu.code_count(em.stats(), "ExpiredToken")
             t_forced = time.time() * 1000.0  # then every session expired at once: the ExpiredToken path
             em.em.admin("sts/expire", body={}, method="POST")
             time.sleep(5)
+            expired_after = emu.code_count(em.stats(), "ExpiredToken")
             cpu_fig = cpu.stop()
             t_end = time.time() * 1000.0
         finally:
@@ -315,12 +317,14 @@ def refresh_gap(b) -> None:
                "longest_gap_ms_whole_run": r(steady_gap, 1),
                "normal_interval_ms": r(1000.0 / rate, 1),
                "longest_gap_ms_after_forced_expiry": r(forced_gap, 1),
+               "emulator_expired_token_answers_before_forced_expiry": expired_before,
+               "emulator_expired_token_answers_after_forced_expiry": expired_after - expired_before,
                "errors_by_code": errors, "errors_by_code_after_forced_expiry": forced_errors, "calls": sum(len(v) for v in per_acct.values()), "cpu": cpu_fig}
     b.record("refresh_gap", f"Credentials refresh: {n_acct} role accounts at {rate:g} calls/s, sessions of {ttl} s",
              figures,
              [goal("longest_gap_ms_across_refresh", figures["longest_gap_ms_across_refresh"], "<=", 200,
                    "ms (ours: 10 call intervals at 50 calls/s)"),
-              goal("expired_token_errors", errors.get("ExpiredToken", 0), "<=", 0)],
+              goal("expired_token_answers_before_forced_expiry", expired_before, "<=", 0)],
              {"emulator": em.command, "config": str(cfg), "enqueue": enq_cmd, "worker": w.command,
               "worker_env": "AWS_ENDPOINT_URL_STS=<emulator> AWS_EC2_METADATA_DISABLED=true"},
              {"accounts": n_acct, "rate": rate, "burst": 5, "credential_ttl_s": ttl, "latency_ms": 20,
@@ -330,7 +334,8 @@ def refresh_gap(b) -> None:
               "every 20 ms); the refresh starts before expiry (half the lifetime minus jitter for "
               "sessions this short) and calls go on with the old credentials meanwhile",
               "after_forced_expiry: every session expired at once (POST /_emulator/sts/expire), so "
-              "calls fail with ExpiredToken, the worker drops them and retries once"])
+              "calls fail with ExpiredToken, the worker drops them and retries once (that retry "
+              "is not a step of its own; the emulator counts the ExpiredToken answers)"])
 
 
 SCENARIOS = {"scale_accounts": scale_accounts, "fan_out": fan_out, "refresh_gap": refresh_gap}
