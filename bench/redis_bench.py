@@ -7,7 +7,9 @@ import threading
 import time
 from pathlib import Path
 
+import emu
 import lib
+from figures import goal, r
 from lib import Failure, log
 
 
@@ -84,3 +86,107 @@ class CallGaps:
                     best, start = t - last_change_t, last_change_t
                 last_change_t, last_calls = t, calls
         return best, start
+
+
+# ---------------------------------------------------------------- scenario 7: TLS against plain TCP
+
+
+def tls(b) -> None:
+    """The same redis-server on a plain and a TLS port: bulk enqueue rate and the worker's
+    CPU per IAM call through each."""
+    p = b.p
+    saved = b.redis
+    server = TlsRedis(b.tmp)
+    server.start()
+    b.redis = server  # flush/counts go to its plain port; config() takes server.url
+    out: dict = {}
+    commands: dict = {}
+    try:
+        with emu.EmulatorRun(b.tmp, users=p.tls_users, seed=p.random_seed, latency_ms=0) as em:
+            users = em.user_names()
+            for mode in ("plain", "tls"):
+                server.use_tls = mode == "tls"
+                b.flush()
+                cfg = b.config(f"tls-{mode}", em.endpoint, rate=1e6, burst=1e6, extra=server.config_extra())
+                data = lib.jobs_jsonl(f"bench-tls-{i:07d}" for i in range(p.tls_enqueue_jobs))
+                _, wall, cmd = b.enqueue(cfg, data, name=f"enqueue {mode}")
+                out[f"enqueue_jobs_per_second_{mode}"] = r(p.tls_enqueue_jobs / wall, 0)
+                commands[f"enqueue_{mode}"] = cmd
+                em.reset()
+                run = b.run_iamq_batch(em, users, concurrency=p.concurrency, rate=1e6, burst=1e6,
+                                          cfg_extra=server.config_extra())
+                out[f"worker_cpu_ms_per_1000_calls_{mode}"] = run["worker_cpu_ms_per_1000_calls"]
+                out[f"calls_{mode}"] = run["calls"]
+                commands[f"worker_{mode}"] = run["commands"]["worker"]
+                em.reset()
+    finally:
+        b.redis = saved
+        server.stop()
+    enq_ratio = (out["enqueue_jobs_per_second_tls"] / out["enqueue_jobs_per_second_plain"]
+                 if out.get("enqueue_jobs_per_second_plain") else None)
+    cpu_plain, cpu_tls = out.get("worker_cpu_ms_per_1000_calls_plain"), out.get("worker_cpu_ms_per_1000_calls_tls")
+    cpu_ratio = cpu_tls / cpu_plain if cpu_plain and cpu_tls else None
+    out["enqueue_tls_over_plain"] = r(enq_ratio, 3)
+    out["worker_cpu_per_call_tls_over_plain"] = r(cpu_ratio, 3)
+    b.record("tls", "Redis over TLS (rediss://) against plain TCP, same redis-server", out,
+                [goal("enqueue_tls_over_plain", r(enq_ratio, 3), ">=", 0.7),
+                 goal("worker_cpu_per_call_tls_over_plain", r(cpu_ratio, 3), "<=", 1.15)],
+                commands,
+                {"enqueue_jobs": p.tls_enqueue_jobs, "users": p.tls_users, "concurrency": p.concurrency},
+                ["one redis-server with --port and --tls-port; enqueue rate = jobs ÷ wall time of "
+                 "`iamq enqueue --file -`; worker CPU per call = utime+stime of a --drain worker ÷ "
+                 "emulator calls (emulator latency 0, so Redis's share is as large as it gets)"])
+
+# ---------------------------------------------------------------- scenario 8: Sentinel failover
+
+def failover(b) -> None:
+    """A batch through Sentinel; the master is SIGKILLed a third of the way in. Figure: the
+    longest time without an IAM call from the kill on (the consumption pause)."""
+    import chaos  # the harness's Sentinel deployment (master + replica + 3 sentinels)
+    p = b.p
+    dep = chaos.SentinelRedis(b.tmp)
+    dep.start()
+    rate = 300.0
+    with emu.EmulatorRun(b.tmp, users=p.failover_users, seed=p.random_seed, latency_ms=5) as em:
+        users = em.user_names()
+        cfg = lib.write_config(b.tmp / "failover.toml", redis_url=dep.url, endpoint=em.endpoint,
+                               rate=rate, burst=30, extra='metrics_listen = ""\nconnect_timeout = "2s"\n')
+        _, _, enq_cmd = b.enqueue(cfg, lib.jobs_jsonl(users))
+        argv = b.worker_argv(cfg, 64)
+        gaps = CallGaps(em)
+        state = {"killed_at": None, "down": None}
+
+        def sample(t: float) -> None:
+            if state["killed_at"] is None and em.snapshot().calls > 0 and t > 0:
+                c = dep.client()
+                try:
+                    done = int(c.call("HGET", "iamq:counts", "succeeded") or 0)
+                finally:
+                    c.close()
+                if done >= len(users) // 3:
+                    state["killed_at"] = time.monotonic()
+                    state["down"] = dep.restart()
+
+        try:
+            proc, wall = b.run_worker(argv, timeout=300, sample=sample)
+        finally:
+            gaps.stop()
+        if state["killed_at"] is None:
+            raise Failure("the batch finished before the failover")
+        pause, start = gaps.longest_pause(state["killed_at"])
+        c = dep.client()
+        try:
+            counts = lib.hash_of(c.call("HGETALL", "iamq:counts"))
+        finally:
+            c.close()
+    figures = {"jobs": len(users), "job_counts": {k: int(v) for k, v in counts.items()},
+               "longest_pause_seconds": r(pause, 2),
+               "pause_started_after_kill_seconds": r(start - state["killed_at"], 2),
+               "new_master_announced_after_seconds": r(state["down"], 2),
+               "wall_seconds": r(wall, 1)}
+    b.record("failover", "Sentinel failover (SIGKILL of the master) in the middle of a batch", figures,
+                [goal("jobs_lost", len(users) - int(counts.get("succeeded", 0)), "<=", 0)],
+                {"worker": lib.shell_join(argv), "enqueue": enq_cmd, "redis": dep.url},
+                {"users": len(users), "rate": rate, "down_after_ms": 1000},
+                ["pause = longest run of 50 ms samples with no new emulator call, from the kill on; "
+                 "Sentinel's down-after-milliseconds is 1000 here, so most of it is detection + election"])
