@@ -67,7 +67,8 @@ struct OrganizationE2E : WorkerE2E {
     return o;
   }
   bool has_alice(const std::string& id) {
-    for (const auto& a : emu().state()["accounts"]) {
+    const json state = emu().state();  // kept: a range-for over a temporary's member dangles
+    for (const auto& a : state["accounts"]) {
       if (a["id"] != id) continue;
       for (const auto& u : a.value("users", json::array()))
         if (u["name"] == "alice") return true;

@@ -39,7 +39,8 @@ struct RootMfaE2E : WorkerE2E {
                                       {{"id", "333333333333"}, {"root", root_user()}}})}};
   }
   json account_state(const std::string& id) {
-    for (const auto& a : emu().state()["accounts"])
+    const json state = emu().state();  // kept: a range-for over a temporary's member dangles
+    for (const auto& a : state["accounts"])
       if (a["id"] == id) return a;
     return nullptr;
   }
@@ -104,7 +105,8 @@ TEST_F(RootMfaE2E, DeactivatesTheRootUsersMfaThroughAssumeRoot) {
   EXPECT_NE(err.find("AccessDenied"), std::string::npos) << err;
   EXPECT_NE(err.find(kOther), std::string::npos) << err;
   EXPECT_EQ(job_status("USER-1"), "succeeded");
-  for (const auto& c : stats_json()["circuits"]) EXPECT_NE(c["state"], "open") << c.dump();
+  const json stats = stats_json();
+  for (const auto& c : stats["circuits"]) EXPECT_NE(c["state"], "open") << c.dump();
 
   // One AssumeRoot per root job run (no session shared between jobs).
   const json sts = json::parse(emu().request("GET", "/_emulator/sts").body);
