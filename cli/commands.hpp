@@ -58,5 +58,6 @@ void add_resume_command(CLI::App& app, const GlobalOptions& g);   // resume.cpp
 void add_cancel_command(CLI::App& app, const GlobalOptions& g);   // cancel.cpp
 void add_retry_command(CLI::App& app, const GlobalOptions& g);    // retry.cpp
 void add_webhooks_command(CLI::App& app, const GlobalOptions& g);   // webhooks.cpp
+void add_accounts_command(CLI::App& app, const GlobalOptions& g);   // accounts.cpp
 
 }  // namespace iamq::commands

@@ -41,6 +41,8 @@ struct JobFlags {
   std::optional<std::string> serial;
   bool keep_user = false;
   bool delete_virtual = false;
+  std::optional<std::string> account_id;  ///< deactivate_root_mfa
+  bool delete_root_credentials = false;   ///< deactivate_root_mfa
   bool dry_run = false;
   std::optional<int> max_attempts;
   std::optional<std::string> priority;
@@ -227,7 +229,13 @@ class LineReader {
 };
 
 void run_typed(const GlobalOptions& g, const JobFlags& f) {
-  nlohmann::json j = {{"type", f.type}, {"user_name", f.user}};
+  nlohmann::json j = {{"type", f.type}};
+  if (f.type == "deactivate_root_mfa") {
+    if (f.account_id) j["account_id"] = *f.account_id;
+    if (f.delete_root_credentials) j["delete_root_credentials"] = true;
+  } else {
+    j["user_name"] = f.user;
+  }
   if (f.id) j["id"] = *f.id;
   if (f.account) j["account"] = *f.account;
   if (f.accounts) {
@@ -358,12 +366,24 @@ CLI::App* add_typed(CLI::App* parent, const GlobalOptions& g, const std::string&
   auto f = std::make_shared<JobFlags>();
   f->type = type;
   CLI::App* cmd = parent->add_subcommand(name, help);
-  cmd->add_option("--user", f->user, "IAM user name")->required();
+  const bool root = type == "deactivate_root_mfa";
+  if (root) {
+    cmd->add_option("--account-id", f->account_id, "The member account whose root user (12 digits)")->required();
+    cmd->add_flag("--delete-root-credentials", f->delete_root_credentials,
+                  "Also delete the root user's password, access keys and signing certificates");
+  } else {
+    cmd->add_option("--user", f->user, "IAM user name")->required();
+  }
   cmd->add_option("--id", f->id, "Job id (default: generated); an existing id is not added again");
-  auto* one = cmd->add_option("--account", f->account, "Account name from the config (default: default)");
-  cmd->add_option("--accounts", f->accounts,
-                  "Fan out: one child job per account, A,B,C or '*' (every configured account)")
-      ->excludes(one);
+  auto* one = cmd->add_option("--account", f->account,
+                              root ? "The management account's name in the config, which calls sts:AssumeRoot "
+                                     "(default: default)"
+                                   : "Account name from the config (default: default)");
+  if (!root) {
+    cmd->add_option("--accounts", f->accounts,
+                    "Fan out: one child job per account, A,B,C or '*' (every configured account)")
+        ->excludes(one);
+  }
   cmd->add_option("--meta", f->meta, "KEY=VALUE echoed into the result (repeatable)")
       ->type_name("KEY=VALUE");
   cmd->add_flag("--dry-run", f->dry_run, "Only read; record the calls that would be made");
@@ -407,11 +427,14 @@ void add_enqueue_command(CLI::App& app, const GlobalOptions& g) {
   auto* b = add_typed(cmd, g, "deactivate-mfa", "deactivate_mfa",
                       "Deactivate one MFA device of a user, or all of them");
   auto* c = add_typed(cmd, g, "delete-user", "delete_user", "Delete a user (as offboard-user)");
-  for (auto* sub : {a, b, c}) sub->excludes(file_opt);
+  auto* d = add_typed(cmd, g, "deactivate-root-mfa", "deactivate_root_mfa",
+                      "Deactivate the MFA devices of a member account's root user (sts:AssumeRoot)");
+  for (auto* sub : {a, b, c, d}) sub->excludes(file_opt);
   cmd->callback([&g, ff, cmd] {
     if (!cmd->get_subcommands().empty()) return;  // a typed subcommand ran
     if (!ff->file) {
-      std::cerr << "iamq enqueue: give a job type (offboard-user, deactivate-mfa, delete-user) "
+      std::cerr << "iamq enqueue: give a job type (offboard-user, deactivate-mfa, delete-user, "
+                   "deactivate-root-mfa) "
                    "or --file FILE\n";
       throw CommandFailed(2);
     }

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   add_cancel_command(app, g);
   add_retry_command(app, g);
   add_webhooks_command(app, g);
+  add_accounts_command(app, g);
 
   try {
     app.parse(argc, argv);

@@ -14,6 +14,7 @@
 
 #include <toml++/toml.h>
 
+#include "config/organization_config_toml.hpp"
 #include "config/webhook_config_toml.hpp"
 
 namespace iamq::config {
@@ -332,6 +333,10 @@ void read_file(const toml::table& root, Config& cfg, const Account& templ, Probl
        {"webhooks",
         [&](const toml::node& x, const std::string& f) {
           for (auto& problem : read_webhooks(x, f, cfg.webhooks)) p.list().push_back(std::move(problem));
+        }},
+       {"organization",
+        [&](const toml::node& x, const std::string& f) {
+          for (auto& problem : read_organization(x, f, cfg.organization)) p.list().push_back(std::move(problem));
         }}},
       p);
 }
@@ -494,6 +499,7 @@ void validate(Config& cfg, Problems& p) {
     }
   }
   for (auto& problem : validate_webhooks(cfg.webhooks)) p.list().push_back(std::move(problem));
+  for (auto& problem : validate_organization(cfg.organization, cfg.accounts)) p.list().push_back(std::move(problem));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -609,6 +615,7 @@ toml::table redacted_table(const Config& cfg) {
   }
   t.insert_or_assign("accounts", std::move(accounts));
   if (!cfg.webhooks.empty()) t.insert_or_assign("webhooks", redacted_webhooks(cfg.webhooks));
+  if (cfg.organization.enabled) t.insert_or_assign("organization", organization_table(cfg.organization));
   return t;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "queue/redis_url.hpp"
+#include "config/organization_config.hpp"
 #include "config/webhook_config.hpp"
 
 namespace iamq::config {
@@ -80,6 +81,8 @@ struct Config {
   std::string log_level = "info";
   /// [webhooks.NAME]: where jobs with "notify": "NAME" are reported (config/webhook_config.hpp).
   std::map<std::string, Webhook> webhooks;
+  /// [organization]: accounts discovered from AWS Organizations (config/organization_config.hpp).
+  Organization organization;
 };
 
 /// role_arn with {account_id} filled in.

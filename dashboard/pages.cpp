@@ -213,7 +213,7 @@ std::string jobs_page(const json& doc, const JobFilter& f, const PageContext& ct
   b += "</select></label>";
   b += "<label>account <input name=\"account\" value=\"" + e(f.account) + "\"></label>";
   b += "<label>type <select name=\"type\"><option value=\"\">any</option>";
-  for (const char* t : {"offboard_user", "delete_user", "deactivate_mfa", "iam_calls"}) {
+  for (const char* t : {"offboard_user", "delete_user", "deactivate_mfa", "iam_calls", "deactivate_root_mfa"}) {
     b += std::string("<option") + (f.type == t ? " selected" : "") + ">" + t + "</option>";
   }
   b += "</select></label><label>priority <select name=\"priority\"><option value=\"\">any</option>";

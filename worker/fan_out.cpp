@@ -13,7 +13,7 @@ JobError err(std::string message) { return JobError{"accounts", std::move(messag
 std::optional<JobError> parse_fan_out(const json& j, Job& job) {
   auto it = j.find("accounts");
   if (it == j.end()) return std::nullopt;
-  if (job.type == JobType::iam_calls) {
+  if (job.type == JobType::iam_calls || job.type == JobType::deactivate_root_mfa) {
     return err("accounts is only for offboard_user, delete_user and deactivate_mfa");
   }
   if (j.contains("account")) return err("accounts and account cannot be combined");

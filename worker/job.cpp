@@ -173,7 +173,7 @@ std::variant<Job, JobError> parse_object(const json& j) {
   static const std::set<std::string> known = {
       "id",   "type",       "account",        "user_name", "serial_number", "keep_user",
       "delete_virtual", "steps", "max_attempts", "dry_run",   "meta", "priority", "not_before",
-      "notify", "accounts"};
+      "notify", "accounts", "account_id", "delete_root_credentials"};
   for (const auto& [k, v] : j.items()) {
     if (!known.count(k)) return err(k, "unknown field " + quote(k));
   }
@@ -196,12 +196,13 @@ std::variant<Job, JobError> parse_object(const json& j) {
   auto type = string_field("type");
   if (auto* e = std::get_if<JobError>(&type)) return *e;
   if (std::holds_alternative<std::monostate>(type)) {
-    return err("type", "type is required (offboard_user, deactivate_mfa, delete_user, iam_calls)");
+    return err("type", "type is required (offboard_user, deactivate_mfa, delete_user, iam_calls, deactivate_root_mfa)");
   }
   auto t = job_type_from_string(std::get<std::string>(type));
   if (!t) {
     return err("type", "type " + quote(std::get<std::string>(type)) +
-                           " is not one of offboard_user, deactivate_mfa, delete_user, iam_calls");
+                           " is not one of offboard_user, deactivate_mfa, delete_user, iam_calls, "
+                           "deactivate_root_mfa");
   }
   job.type = *t;
 
@@ -223,10 +224,33 @@ std::variant<Job, JobError> parse_object(const json& j) {
 
   if (auto e = parse_fan_out(j, job)) return *e;
 
-  // user_name: required except for iam_calls (where it is refused)
+  // account_id: deactivate_root_mfa only, required there (the member account whose root user)
+  auto target = string_field("account_id");
+  if (auto* e = std::get_if<JobError>(&target)) return *e;
+  if (job.type == JobType::deactivate_root_mfa) {
+    const auto* id = std::get_if<std::string>(&target);
+    if (!id) return err("account_id", "account_id is required for deactivate_root_mfa (the member account, 12 digits)");
+    if (id->size() != 12 || !charset_ok(*id, "") ||
+        id->find_first_not_of("0123456789") != std::string::npos) {
+      return err("account_id", "account_id " + quote(*id) + " must be 12 digits");
+    }
+    job.root_account_id = *id;
+  } else if (!std::holds_alternative<std::monostate>(target)) {
+    return err("account_id", "account_id is only for deactivate_root_mfa");
+  }
+  if (auto e = bool_field("delete_root_credentials", job.delete_root_credentials)) return *e;
+  if (j.contains("delete_root_credentials") && job.type != JobType::deactivate_root_mfa) {
+    return err("delete_root_credentials", "delete_root_credentials is only for deactivate_root_mfa");
+  }
+
+  // user_name: required except for iam_calls and deactivate_root_mfa (where it is refused)
   auto user = string_field("user_name");
   if (auto* e = std::get_if<JobError>(&user)) return *e;
-  if (job.type == JobType::iam_calls) {
+  if (job.type == JobType::deactivate_root_mfa) {
+    if (!std::holds_alternative<std::monostate>(user)) {
+      return err("user_name", "user_name is not used by deactivate_root_mfa (it acts on the root user of account_id)");
+    }
+  } else if (job.type == JobType::iam_calls) {
     if (!std::holds_alternative<std::monostate>(user)) {
       return err("user_name", "user_name is not used by iam_calls (put it in the steps' params)");
     }
@@ -387,13 +411,14 @@ std::string_view to_string(JobType t) {
     case JobType::deactivate_mfa: return "deactivate_mfa";
     case JobType::delete_user: return "delete_user";
     case JobType::iam_calls: return "iam_calls";
+    case JobType::deactivate_root_mfa: return "deactivate_root_mfa";
   }
   return "unknown";
 }
 
 std::optional<JobType> job_type_from_string(std::string_view s) {
   for (auto t : {JobType::offboard_user, JobType::deactivate_mfa, JobType::delete_user,
-                 JobType::iam_calls}) {
+                 JobType::iam_calls, JobType::deactivate_root_mfa}) {
     if (to_string(t) == s) return t;
   }
   return std::nullopt;
@@ -425,7 +450,11 @@ nlohmann::json to_json(const Job& job) {
   if (!job.id.empty()) j["id"] = job.id;
   j["type"] = std::string(to_string(job.type));
   j["account"] = job.account;
-  if (job.type != JobType::iam_calls) j["user_name"] = job.user_name;
+  if (job.type != JobType::iam_calls && job.type != JobType::deactivate_root_mfa) j["user_name"] = job.user_name;
+  if (job.type == JobType::deactivate_root_mfa) {
+    j["account_id"] = job.root_account_id;
+    if (job.delete_root_credentials) j["delete_root_credentials"] = true;
+  }
   if (job.type == JobType::deactivate_mfa) {
     if (!job.serial_number.empty()) j["serial_number"] = job.serial_number;
     if (job.delete_virtual) j["delete_virtual"] = true;
@@ -519,7 +548,11 @@ queue::JobValidator job_validator(std::set<std::string> webhooks) {
 }
 
 queue::JobValidator job_validator(std::set<std::string> webhooks, std::set<std::string> accounts) {
-  return [inner = job_validator(std::move(webhooks)), accounts = std::move(accounts)](
+  return job_validator_over(std::move(webhooks), [accounts = std::move(accounts)] { return accounts; });
+}
+
+queue::JobValidator job_validator_over(std::set<std::string> webhooks, std::function<std::set<std::string>()> accounts_now) {
+  return [inner = job_validator(std::move(webhooks)), accounts_now = std::move(accounts_now)](
              std::string_view text, std::string_view default_id) -> std::variant<queue::JobSummary, std::string> {
     auto checked = inner(text, default_id);
     auto* s = std::get_if<queue::JobSummary>(&checked);
@@ -528,7 +561,7 @@ queue::JobValidator job_validator(std::set<std::string> webhooks, std::set<std::
     if (auto* e = std::get_if<JobError>(&parsed)) return e->message;
     auto& job = std::get<Job>(parsed);
     job.id = s->id;
-    auto targets = fan_out_accounts(job, accounts);
+    auto targets = fan_out_accounts(job, accounts_now());
     if (auto* e = std::get_if<JobError>(&targets)) return e->message;
     s->children = fan_out_children(job, std::get<std::vector<std::string>>(targets));
     return checked;

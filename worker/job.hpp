@@ -1,5 +1,6 @@
 #pragma once
 /// A job as enqueued (JSON) and as the worker runs it. Parsing validates as IAM does.
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -14,7 +15,7 @@
 
 namespace iamq::worker {
 
-enum class JobType { offboard_user, deactivate_mfa, delete_user, iam_calls };
+enum class JobType { offboard_user, deactivate_mfa, delete_user, iam_calls, deactivate_root_mfa };
 std::string_view to_string(JobType t);
 std::optional<JobType> job_type_from_string(std::string_view s);
 
@@ -33,6 +34,10 @@ struct Job {
   bool keep_user = false;       ///< offboard_user: disable instead of delete
   bool delete_virtual = false;  ///< deactivate_mfa: delete virtual devices afterwards
   std::vector<IamStep> steps;   ///< iam_calls
+  /// deactivate_root_mfa: the member account whose root user is acted on (12 digits), through
+  /// sts:AssumeRoot from `account` (the management account).
+  std::string root_account_id;
+  bool delete_root_credentials = false;  ///< deactivate_root_mfa: also login profile, keys, certificates
   int max_attempts = 0;         ///< 0: the worker's default
   bool dry_run = false;
   std::string priority = "normal";  ///< urgent | normal | bulk
@@ -77,6 +82,9 @@ queue::JobValidator job_validator(std::set<std::string> webhooks);
 /// The worker's validator: also expands a fan-out parent into its children over the
 /// configured `accounts` (an account it names that is not configured makes it invalid).
 queue::JobValidator job_validator(std::set<std::string> webhooks, std::set<std::string> accounts);
+/// The same over the accounts `accounts_now()` answers at each parent's routing (the worker's
+/// accounts change when [organization] is read again).
+queue::JobValidator job_validator_over(std::set<std::string> webhooks, std::function<std::set<std::string>()> accounts_now);
 /// Why `job.notify` is refused by a config whose webhooks are `webhooks`, or nullopt.
 std::optional<JobError> check_notify(const Job& job, const std::set<std::string>& webhooks);
 

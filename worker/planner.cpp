@@ -5,6 +5,7 @@
 #include "worker/planner.hpp"
 
 #include <ctime>
+#include <set>
 #include <utility>
 
 #include "config/config.hpp"
@@ -249,6 +250,29 @@ std::optional<std::string> check_allowed(const Job& job, const PlannerOptions& o
 }
 
 std::optional<std::string> refuse_call(const Job& job, const PlannedCall& call) {
+  // A call on a user's things without UserName acts on the caller itself: only the root MFA
+  // job may send one (its AssumeRoot session is the member account's root user), and it may
+  // send nothing else.
+  static const std::set<std::string_view> user_scoped = {
+      "ListMFADevices", "DeactivateMFADevice", "DeleteLoginProfile", "ListAccessKeys", "DeleteAccessKey",
+      "ListSigningCertificates", "DeleteSigningCertificate", "UpdateAccessKey", "UpdateSigningCertificate",
+      "ListSSHPublicKeys", "DeleteSSHPublicKey", "UpdateSSHPublicKey", "ListServiceSpecificCredentials",
+      "DeleteServiceSpecificCredential", "UpdateServiceSpecificCredential", "GetLoginProfile",
+      "ListUserPolicies", "DeleteUserPolicy", "ListAttachedUserPolicies", "DetachUserPolicy",
+      "ListGroupsForUser", "DeleteUser", "PutUserPolicy", "DeleteUserPermissionsBoundary"};
+  bool named = false;
+  for (const auto& [k, v] : call.params) named = named || k == "UserName";
+  if (job.type == JobType::deactivate_root_mfa) {
+    static const std::set<std::string_view> root_calls = {"ListMFADevices", "DeactivateMFADevice",
+                                                          "DeleteLoginProfile", "ListAccessKeys",
+                                                          "DeleteAccessKey", "ListSigningCertificates",
+                                                          "DeleteSigningCertificate"};
+    if (!root_calls.count(call.action) || named)
+      return "deactivate_root_mfa sends only the root user's MFA and credential calls, without UserName";
+    return std::nullopt;
+  }
+  if (!named && user_scoped.count(call.action))
+    return call.action + " without UserName would act on the caller's own identity; only deactivate_root_mfa may";
   if (call.action != "PutUserPolicy") return std::nullopt;
   std::string name;
   for (const auto& [k, v] : call.params)
@@ -271,6 +295,7 @@ std::unique_ptr<Planner> restore_planner(const Job& job, const nlohmann::json& c
     if (auto why = check_allowed(job, effective)) return detail::make_refused_planner(*why);
     return detail::make_iam_calls_planner(job, effective, checkpoint);
   }
+  if (job.type == JobType::deactivate_root_mfa) return detail::make_root_mfa_planner(job, effective, checkpoint);
   return detail::make_user_planner(job, effective, checkpoint);
 }
 

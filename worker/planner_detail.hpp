@@ -128,6 +128,9 @@ std::unique_ptr<Planner> make_user_planner(const Job& job, const PlannerOptions&
 /// iam_calls whose steps passed check_allowed().
 std::unique_ptr<Planner> make_iam_calls_planner(const Job& job, const PlannerOptions& opts,
                                                 const nlohmann::json& checkpoint);
+/// deactivate_root_mfa: the root user's MFA (and credentials) through the AssumeRoot session.
+std::unique_ptr<Planner> make_root_mfa_planner(const Job& job, const PlannerOptions& opts,
+                                               const nlohmann::json& checkpoint);
 /// A finished planner: failed, invalid, with `reason` (iam_calls refused by the allow-list).
 std::unique_ptr<Planner> make_refused_planner(const std::string& reason);
 

@@ -20,6 +20,7 @@
 #include "worker/worker_impl.hpp"
 #include "worker/account_credentials.hpp"
 #include "worker/redaction.hpp"
+#include "worker/root_session_provider.hpp"
 
 namespace iamq::worker {
 
@@ -66,7 +67,8 @@ Worker::Impl::Impl(asio::io_context& ioc_, config::Config cfg_, WorkerOptions op
       tick_timer(ioc),
       drain_timer(ioc),
       claim_timer(ioc),
-      shutdown_timer(ioc) {
+      shutdown_timer(ioc),
+      organization_timer(ioc) {
   if (opts.concurrency < 1) throw config::ConfigError("--concurrency: must be >= 1");
   if (opts.visibility_timeout < milliseconds(1000)) {
     throw config::ConfigError("--visibility-timeout: must be at least 1s");
@@ -98,14 +100,16 @@ Worker::Impl::Impl(asio::io_context& ioc_, config::Config cfg_, WorkerOptions op
   qo.events_maxlen = cfg.events_maxlen;
   std::set<std::string> webhook_names;
   for (const auto& [name, hook] : cfg.webhooks) webhook_names.insert(name);
-  std::set<std::string> account_names;  // a fan-out's children: configured accounts only
-  for (const auto& [name, a] : cfg.accounts) account_names.insert(name);
-  qo.validator = job_validator(std::move(webhook_names), std::move(account_names));
+  // A fan-out's children: the accounts routable now (configured, and found in the organization).
+  qo.validator = job_validator_over(std::move(webhook_names), [this] { return routable_accounts(); });
   // An invalid entry is stored (record, dead letter) redacted and at most 4 KiB of it.
   qo.store_invalid = [](std::string_view text) { return redact_job_text(text, 4096); };
   qo.max_entry_bytes = max_job_size;  // larger entries are refused inside Redis (intake.lua)
   qo.max_reclaims = cfg.max_reclaims;
-  qo.known_account = [this](std::string_view a) { return accounts.count(std::string(a)) > 0; };
+  qo.known_account = [this](std::string_view a) {
+    auto it = accounts.find(std::string(a));
+    return it != accounts.end() && !it->second->retired;
+  };
   queue = std::make_unique<queue::JobQueue>(*redis, *blocking, qo);
   if (opts.fleet_rate > 0) {
     fleet = std::make_unique<FleetLimiter>(*redis, cfg.ns, opts.fleet_rate,
@@ -122,44 +126,21 @@ Worker::Impl::Impl(asio::io_context& ioc_, config::Config cfg_, WorkerOptions op
     webhooks = std::make_shared<WebhookDispatcher>(ioc, *redis, *transport, cfg.webhooks, metrics.get(), wo);
   }
 
-  const auto env = client::environment_snapshot();
+  env = client::environment_snapshot();
   credentials = std::make_unique<AccountCredentials>(*transport, cfg, env);
   std::optional<client::CredentialsError> first_error;
   std::size_t usable = 0;
-  for (const auto& [name, a] : cfg.accounts) {
-    RateLimiter::Options lim;
-    lim.rate = a.rate;
-    lim.burst = a.burst;
-    if (auto it = opts.account_rates.find(name); it != opts.account_rates.end()) lim.rate = it->second;
-    auto st = std::make_unique<AccountState>(ioc, name, lim, cfg.circuit_probe_interval);
-    client::IamClientOptions co;
-    try {
-      co.endpoint = client::parse_endpoint(client::endpoint_url(a.endpoint, env, a.region));
-    } catch (const client::EndpointError& e) {
-      throw config::ConfigError("accounts." + name + ".endpoint: " + e.what());
-    }
-    co.region = client::iam_signing_region(a.region);
-    co.connect_timeout = cfg.connect_timeout;
-    co.request_timeout = cfg.request_timeout;
-    try {
-      // Fetched at the first call (off the loop); a failure there, AccessDenied on the
-      // account's AssumeRole included, opens this account's circuit only.
-      st->client = std::make_unique<client::IamClient>(*transport, co, credentials->provider(name));
-      spdlog::info("account {}: credentials from {}", name, credentials->describe(name));
-      ++usable;
-    } catch (const client::CredentialsError& e) {
-      if (!first_error) first_error = e;
-      client::IamError err;
-      err.error_class = client::ErrorClass::credentials;
-      err.code = "MissingCredentials";
-      err.message = e.what();
-      st->startup_error = err;
-      if (!st->client) throw;
-    }
-    metrics->limiter_rate(name, lim.rate);
-    metrics->circuit(name, false);
-    account_order.push_back(st.get());
-    accounts.emplace(name, std::move(st));
+  std::vector<std::string> names;
+  for (const auto& [name, a] : cfg.accounts) names.push_back(name);
+  for (const auto& name : names) {
+    AccountState& st = add_account(name);
+    if (!st.client) throw client::CredentialsError(st.startup_error->message);
+    if (!st.startup_error) ++usable;
+    else if (!first_error) first_error = client::CredentialsError(st.startup_error->message);
+  }
+  if (cfg.organization.enabled) {
+    organization = std::make_unique<OrganizationAccounts>(*transport, *credentials, cfg, env);
+    organization_ready = false;
   }
   if (usable == 0 && first_error) throw *first_error;
 }
@@ -190,6 +171,11 @@ void Worker::Impl::start() {
                opts.fleet_rate, accounts.size());
   for (auto& [name, acct] : accounts) {
     if (acct->startup_error) on_credentials_error(*acct, *acct->startup_error, true);
+  }
+  if (organization) {
+    spdlog::info("organization: listing the accounts with account {} at {}", cfg.organization.account,
+                 organization->endpoint());
+    discover_organization();
   }
   queue->ensure_group([w](std::error_code ec) {
     if (auto self = w.lock()) self->on_group(ec);
@@ -227,6 +213,7 @@ void Worker::Impl::begin_stop(int st, std::string_view why) {
                runs.size());
   read_retry_timer.cancel();
   keeper.stop();  // no more promotion; claims are renewed until the end
+  organization_timer.cancel();
   drain_timer.cancel();
   claim_timer.cancel();
   for (auto& [name, acct] : accounts) acct->probe_timer.cancel();
@@ -262,7 +249,7 @@ void Worker::Impl::finalize() {
   if (finalized) return;
   finalized = true;
   for (auto* t : {&read_retry_timer, &keeper_timer, &tick_timer, &drain_timer, &claim_timer,
-                  &shutdown_timer}) {
+                  &shutdown_timer, &organization_timer}) {
     t->cancel();
   }
   for (auto& [name, acct] : accounts) {

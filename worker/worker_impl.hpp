@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include "worker/job_run.hpp"
 #include "worker/lease_keeper.hpp"
 #include "worker/metrics.hpp"
+#include "worker/organization_accounts.hpp"
 #include "worker/planner.hpp"
 #include "worker/retry_policy.hpp"
 #include "worker/unsupported_detector.hpp"
@@ -62,6 +64,10 @@ struct AccountState {
   std::optional<client::IamError> startup_error;  ///< credentials could not be loaded
   /// Which List* actions this account's endpoint does not implement (issue 14).
   UnsupportedDetector unsupported;
+  /// Found through [organization] and no longer listed there: no new job is routed to it
+  /// (fan-outs leave it out, a job naming it is dead-lettered); what is in its lane still runs.
+  bool retired = false;
+  bool discovered = false;  ///< came from [organization], not from [accounts.X]
 };
 
 /// One job being carried out: its run (sans-io, worker/job_run.hpp) and what the shell
@@ -73,6 +79,10 @@ struct Run {
   std::string entry_id;  ///< the claim entry: the fence of every move
   AccountState* account = nullptr;
   std::unique_ptr<JobRun> fsm;
+  /// deactivate_root_mfa: the IAM client of this job alone, signed with its AssumeRoot
+  /// session (worker/root_session_provider.hpp); null for every other job.
+  std::unique_ptr<client::IamClient> root_client;
+  std::string root_error;  ///< why root_client could not be made (redacted)
   asio::steady_timer timer;     ///< fleet limiter wait and in-process retry wait
   Clock::time_point queued_at;  ///< when it joined its account's line for a token
   bool probe = false;           ///< the half-open circuit's probe job
@@ -133,6 +143,18 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
   void write_circuit(const AccountState& acct);
   void release_probe(const RunPtr& run);
 
+  // ---- accounts (worker.cpp)
+  /// Builds the state of account `name` of cfg.accounts (limiter, IAM client, circuit).
+  /// Throws config::ConfigError (bad endpoint); a CredentialsError is kept as its startup_error.
+  AccountState& add_account(const std::string& name);
+  /// The IAM client options of account `a` (endpoint, signing region, timeouts). Throws
+  /// config::ConfigError for an endpoint that cannot be parsed.
+  client::IamClientOptions iam_client_options(const config::Account& a) const;
+  /// The accounts new jobs may be routed to (every one not retired).
+  std::set<std::string> routable_accounts() const;
+  void discover_organization();
+  void on_organization(std::optional<client::IamError> err, const std::vector<client::OrgAccount>& listed);
+
   // ---- periodic work (worker.cpp)
   void every(asio::steady_timer& t, milliseconds period, void (Impl::*fn)());
   /// The lease keeper's tick: carries out what it says is due, then sleeps until the next.
@@ -164,6 +186,8 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
   std::unique_ptr<client::CurlMultiTransport> transport;
   std::unique_ptr<AccountCredentials> credentials;  // after transport: its providers use it
   LeaseKeeper keeper;
+  std::unique_ptr<OrganizationAccounts> organization;  // null without [organization]
+  std::map<std::string, std::string> env;  ///< the environment snapshot taken at construction
   std::shared_ptr<WebhookDispatcher> webhooks;  // null without [webhooks.*]
   std::map<std::string, std::unique_ptr<AccountState>> accounts;
   std::vector<AccountState*> account_order;  ///< round-robin order of the claims
@@ -172,6 +196,10 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
   std::string intake_cursor = "0-0";
   std::size_t moving = 0;  ///< hand-backs and dead letters outstanding
   bool group_ready = false;
+  /// The first [organization] listing has answered (or there is none): the intake is read
+  /// only then, so that a fan-out to "*" sees the discovered accounts.
+  bool organization_ready = true;
+  bool organization_error_logged = false;
   bool reading = false;   ///< an intake read is outstanding
   bool routing = false;   ///< a route() is outstanding or waits for a retry
   bool claiming = false;  ///< a claim() is outstanding
@@ -190,6 +218,7 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
   asio::steady_timer drain_timer;
   asio::steady_timer claim_timer;
   asio::steady_timer shutdown_timer;
+  asio::steady_timer organization_timer;  ///< the next [organization] listing
 };
 
 /// A value for a log line: quoted, with quotes and backslashes escaped, newlines as spaces.

@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "worker/redaction.hpp"
+#include "worker/root_session_provider.hpp"
 #include "worker/worker_impl.hpp"
 
 namespace iamq::worker {
@@ -24,7 +25,7 @@ constexpr std::size_t kIntakeBatch = 200;  // entries per read and per route scr
 // nothing, and an entry whose routing failed is simply routed again.
 
 void Worker::Impl::read_intake() {
-  if (stopping || reading || routing) return;
+  if (stopping || reading || routing || !organization_ready) return;
   reading = true;
   queue->read_intake(intake_cursor, kIntakeBatch,
                      [w = weak_from_this()](std::error_code ec, queue::JobQueue::IntakeRead r) {
@@ -245,6 +246,19 @@ void Worker::Impl::start_claim(queue::Claim c, bool probe) {
                                       queue->consumer());
   runs[run->id] = run;
   metrics->in_flight(runs.size());
+  if (run->job().type == JobType::deactivate_root_mfa) {
+    // This job's own session into the member's root user: asked for at its first call,
+    // never cached in the account's providers and gone with the run. Without it the job
+    // makes no call at all (issue_call answers its calls with the error).
+    try {
+      const config::Account& a = cfg.accounts.at(run->account->name);
+      auto session = std::make_shared<RootSessionProvider>(credentials->sts(a.region), credentials->provider(a.name),
+                                                           run->job().root_account_id);
+      run->root_client = std::make_unique<client::IamClient>(*transport, iam_client_options(a), std::move(session));
+    } catch (const std::exception& e) {
+      run->root_error = redact_text(e.what());
+    }
+  }
   std::string extra = "attempt=" + std::to_string(c.attempts);
   if (!c.checkpoint.empty()) extra += " resumed=true";
   if (c.reclaims > 0) extra += " reclaims=" + std::to_string(c.reclaims);

@@ -3,6 +3,8 @@
 // asks to Redis, arms its timers and feeds every answer back), and the account circuits.
 #include <algorithm>
 
+#include <boost/asio/post.hpp>
+
 #include "queue/error.hpp"
 #include "worker/redaction.hpp"
 #include "worker/worker_impl.hpp"
@@ -155,7 +157,20 @@ void Worker::Impl::issue_call(const RunPtr& run) {
   // One line per call sent (trace level): lets an operator line the worker's sending rate up
   // with the account's limit. Names only, never parameters.
   spdlog::trace("call job={} account={} action={}", run->id, run->account->name, call.action);
-  run->account->client->call(call.action, call.params,
+  if (run->job().type == JobType::deactivate_root_mfa && !run->root_client) {
+    // No root session could be set up: never send a root task with the account's own keys.
+    client::Outcome failed;
+    client::IamError err;
+    err.code = "InvalidConfiguration";
+    err.message = "root session for account " + run->job().root_account_id + ": " + run->root_error;
+    failed.error = err;
+    asio::post(ioc, [w = weak_from_this(), run, failed = std::move(failed)]() mutable {
+      if (auto self = w.lock()) self->on_call_done(run, std::move(failed), client::CallInfo{});
+    });
+    return;
+  }
+  client::IamClient& iam = run->root_client ? *run->root_client : *run->account->client;
+  iam.call(call.action, call.params,
                              [w = weak_from_this(), run](std::error_code, client::Outcome outcome,
                                                          client::CallInfo info) {
                                if (auto self = w.lock()) self->on_call_done(run, std::move(outcome), info);
@@ -173,6 +188,14 @@ void Worker::Impl::on_call_done(const RunPtr& run, client::Outcome outcome, clie
                    call.action, outcome.error->code, outcome.error->http_status,
                    call.mutating ? "jobs that need it fail" : "recorded unsupported, jobs go on");
     }
+  }
+  if (run->root_client && outcome.error && outcome.error->error_class == client::ErrorClass::credentials) {
+    // The job's own AssumeRoot session could not be had (the target is no member, the
+    // management account may not) or was refused: that fails this job; the management
+    // account's circuit stays as it is (its own jobs are not affected).
+    auto& e = *outcome.error;
+    e.error_class = e.code == "AccessDenied" ? client::ErrorClass::denied : client::ErrorClass::terminal;
+    e.message = "root session for account " + run->job().root_account_id + ": " + e.message;
   }
   const client::IamError* err = outcome.error ? &*outcome.error : nullptr;
   metrics->iam_call(call.action, err ? std::string_view(err->code) : std::string_view("OK"), info.duration);

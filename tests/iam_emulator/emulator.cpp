@@ -393,7 +393,7 @@ Response Emulator::handle_sts(const Request& request, bool organizations) {
     }
     const std::string& t = *header(request, "X-Amz-Target");
     const std::string op = t.substr(t.find('.') + 1);
-    response.status = run_organizations_action(sts_, *key, op, request.body, response.body);
+    response.status = run_organizations_action(sts_, *key, op, request.body, response.body, options_.page_size);
     count("organizations:" + op, response.status == 200 ? "OK" : "Error");
     return response;
   }

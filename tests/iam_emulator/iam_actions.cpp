@@ -174,6 +174,18 @@ User* find_user(const CallContext& c, const std::string& name) {
   return it == c.account.users.end() ? nullptr : &it->second;
 }
 Err user_param(CallContext& c, User*& user) {
+  if (c.caller.root_session && !find_param(c.params, "UserName")) {
+    // An AssumeRoot session acts on the account's root user when no user is named.
+    if (!c.account.root) {
+      User root;
+      root.name = "root";
+      root.id = c.account.id;
+      root.create_date = "2020-01-01T00:00:00Z";
+      c.account.root = std::move(root);
+    }
+    user = &*c.account.root;
+    return std::nullopt;
+  }
   std::string name;
   if (auto e = get_user_name(c, name)) return e;
   user = find_user(c, name);

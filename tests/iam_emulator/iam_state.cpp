@@ -331,7 +331,7 @@ void load_user(State& st, Account& acct, const json& ju, const std::string& path
 
 void load_account(State& st, const json& ja, const std::string& path) {
   only_keys(ja, path,
-            {"id", "keys", "users", "groups", "policies", "virtual_mfa_devices"});
+            {"id", "keys", "users", "groups", "policies", "virtual_mfa_devices", "root"});
   std::string id = str(ja, "id", path, false, std::string(kDefaultAccountId));
   if (id.size() != 12 || !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; }))
     fail(path + ".id", "an account id is 12 digits");
@@ -430,6 +430,18 @@ void load_account(State& st, const json& ja, const std::string& path) {
   const json& users = array(ja, "users", path);
   for (std::size_t i = 0; i < users.size(); ++i)
     load_user(st, acct, users[i], path + ".users[" + std::to_string(i) + "]");
+
+  // The root user: read as a user named "root" of a scratch account, then kept apart.
+  if (auto r = ja.find("root"); r != ja.end() && !r->is_null()) {
+    if (!r->is_object()) fail(path + ".root", "expected an object");
+    json jr = *r;
+    if (!jr.contains("name")) jr["name"] = "root";
+    Account scratch;
+    scratch.id = acct.id;
+    load_user(st, scratch, jr, path + ".root");
+    for (auto& [serial, d] : scratch.virtual_mfa_devices) acct.virtual_mfa_devices[serial] = std::move(d);
+    acct.root = std::move(scratch.users.begin()->second);
+  }
 }
 
 }  // namespace
@@ -456,6 +468,51 @@ void load_seed_file(State& state, const std::string& path) {
     throw SeedError("seed file " + path + ": " + e.what());
   }
 }
+
+namespace {
+json dump_user(const User& u) {
+    json ju = {{"name", u.name}, {"id", u.id}, {"path", u.path}, {"create_date", u.create_date}};
+    if (u.login_profile) {
+      ju["login_profile"] = {{"create_date", u.login_profile->create_date},
+                             {"password_reset_required", u.login_profile->password_reset_required}};
+    } else {
+      ju["login_profile"] = nullptr;
+    }
+    json ak = json::array();
+    for (const auto& k : u.access_keys)
+      ak.push_back({{"id", k.id}, {"status", k.status}, {"create_date", k.create_date}});
+    ju["access_keys"] = std::move(ak);
+    json certs = json::array();
+    for (const auto& c : u.signing_certificates)
+      certs.push_back({{"id", c.id}, {"body", c.body}, {"status", c.status},
+                       {"upload_date", c.upload_date}});
+    ju["signing_certificates"] = std::move(certs);
+    json ssh = json::array();
+    for (const auto& k : u.ssh_public_keys)
+      ssh.push_back({{"id", k.id}, {"body", k.body}, {"fingerprint", k.fingerprint},
+                     {"status", k.status}, {"upload_date", k.upload_date}});
+    ju["ssh_public_keys"] = std::move(ssh);
+    json creds = json::array();
+    for (const auto& c : u.service_credentials)
+      creds.push_back({{"id", c.id}, {"service_name", c.service_name},
+                       {"service_user_name", c.service_user_name}, {"status", c.status},
+                       {"create_date", c.create_date}});
+    ju["service_specific_credentials"] = std::move(creds);
+    json mfa = json::array();
+    for (const auto& d : u.mfa_devices)
+      mfa.push_back({{"serial", d.serial}, {"enable_date", d.enable_date}});
+    ju["mfa_devices"] = std::move(mfa);
+    json inl = json::object();
+    for (const auto& [name, doc] : u.inline_policies) inl[name] = doc;
+    ju["inline_policies"] = std::move(inl);
+    ju["attached_policies"] = u.attached_policies;
+    ju["groups"] = u.groups;
+    ju["permissions_boundary"] =
+        u.permissions_boundary.empty() ? json(nullptr) : json(u.permissions_boundary);
+  return ju;
+}
+
+}  // namespace
 
 json dump_state(const State& state) {
   json accounts = json::array();
@@ -495,47 +552,11 @@ json dump_state(const State& state) {
     ja["virtual_mfa_devices"] = std::move(devices);
     json users = json::array();
     for (const auto& [key, u] : acct.users) {
-      json ju = {{"name", u.name}, {"id", u.id}, {"path", u.path}, {"create_date", u.create_date}};
-      if (u.login_profile) {
-        ju["login_profile"] = {{"create_date", u.login_profile->create_date},
-                               {"password_reset_required", u.login_profile->password_reset_required}};
-      } else {
-        ju["login_profile"] = nullptr;
-      }
-      json ak = json::array();
-      for (const auto& k : u.access_keys)
-        ak.push_back({{"id", k.id}, {"status", k.status}, {"create_date", k.create_date}});
-      ju["access_keys"] = std::move(ak);
-      json certs = json::array();
-      for (const auto& c : u.signing_certificates)
-        certs.push_back({{"id", c.id}, {"body", c.body}, {"status", c.status},
-                         {"upload_date", c.upload_date}});
-      ju["signing_certificates"] = std::move(certs);
-      json ssh = json::array();
-      for (const auto& k : u.ssh_public_keys)
-        ssh.push_back({{"id", k.id}, {"body", k.body}, {"fingerprint", k.fingerprint},
-                       {"status", k.status}, {"upload_date", k.upload_date}});
-      ju["ssh_public_keys"] = std::move(ssh);
-      json creds = json::array();
-      for (const auto& c : u.service_credentials)
-        creds.push_back({{"id", c.id}, {"service_name", c.service_name},
-                         {"service_user_name", c.service_user_name}, {"status", c.status},
-                         {"create_date", c.create_date}});
-      ju["service_specific_credentials"] = std::move(creds);
-      json mfa = json::array();
-      for (const auto& d : u.mfa_devices)
-        mfa.push_back({{"serial", d.serial}, {"enable_date", d.enable_date}});
-      ju["mfa_devices"] = std::move(mfa);
-      json inl = json::object();
-      for (const auto& [name, doc] : u.inline_policies) inl[name] = doc;
-      ju["inline_policies"] = std::move(inl);
-      ju["attached_policies"] = u.attached_policies;
-      ju["groups"] = u.groups;
-      ju["permissions_boundary"] =
-          u.permissions_boundary.empty() ? json(nullptr) : json(u.permissions_boundary);
+      json ju = dump_user(u);
       users.push_back(std::move(ju));
     }
     ja["users"] = std::move(users);
+    if (acct.root) ja["root"] = dump_user(*acct.root);
     accounts.push_back(std::move(ja));
   }
   return {{"accounts", std::move(accounts)}};

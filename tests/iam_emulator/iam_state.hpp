@@ -38,6 +38,9 @@ struct ApiKey {
   bool expired = false;       ///< true: every call answers ExpiredToken
   std::vector<std::string> allowed_actions{"*"};  ///< action names, or "*"
   std::string account_id;
+  /// A session of sts:AssumeRoot: it is the account's root user, so calls without UserName
+  /// act on Account::root.
+  bool root_session = false;
   bool allows(std::string_view action) const;
 };
 
@@ -124,6 +127,9 @@ struct Account {
   std::map<std::string, Group> groups;
   std::map<std::string, ManagedPolicy> policies;  ///< customer managed, keyed by ARN
   std::map<std::string, VirtualMfaDevice> virtual_mfa_devices;  ///< keyed by serial (ARN)
+  /// The root user's credentials (seed key "root": login_profile, access_keys,
+  /// signing_certificates, mfa_devices); reached only by an AssumeRoot session without UserName.
+  std::optional<User> root;
 };
 
 /// Everything the emulator knows. Copyable: the start-up state is kept for /_emulator/reset.

@@ -239,6 +239,7 @@ std::optional<ApiError> assume_root(StsState& sts, State& state, const ApiKey& c
     return denied(who, "AssumeRoot", "arn:aws:iam::" + *target + ":root");
   ensure_account(state, *target);
   Issued i = issue(sts, state, *target, "arn:aws:iam::" + *target + ":root", pit->second, *d, now);
+  state.keys[i.key].root_session = true;
   write_credentials(result, i);
   add(result, "SourceIdentity", "");
   return std::nullopt;
@@ -353,7 +354,7 @@ std::optional<ApiError> run_sts_action(StsState& sts, State& state, const ApiKey
 }
 
 int run_organizations_action(const StsState& sts, const ApiKey& caller, std::string_view operation,
-                             std::string_view request_body, std::string& body) {
+                             std::string_view request_body, std::string& body, int page_size) {
   auto error = [&](int status, const char* type, const std::string& message) {
     body = json{{"__type", type}, {"message", message}}.dump();
     return status;
@@ -364,7 +365,8 @@ int run_organizations_action(const StsState& sts, const ApiKey& caller, std::str
     return error(400, "AccessDeniedException", "You don't have permissions to access this resource.");
   json req = request_body.empty() ? json::object() : json::parse(request_body, nullptr, false);
   if (req.is_discarded() || !req.is_object()) return error(400, "SerializationException", "body is not a JSON object");
-  std::size_t max = 20, start = 0;
+  // Without MaxResults, pages as small as the IAM List* pages (--page-size, at most 20).
+  std::size_t max = static_cast<std::size_t>(std::clamp(page_size, 1, 20)), start = 0;
   if (auto m = req.find("MaxResults"); m != req.end()) {
     if (!m->is_number_integer() || m->get<long long>() < 1 || m->get<long long>() > 20)
       return error(400, "InvalidInputException", "MaxResults must be between 1 and 20");

@@ -69,6 +69,6 @@ std::optional<ApiError> run_sts_action(StsState& sts, State& state, const ApiKey
 /// Organizations over the JSON protocol: `target` is the X-Amz-Target operation
 /// ("ListAccounts"). Returns the HTTP status and writes JSON to `body`.
 int run_organizations_action(const StsState& sts, const ApiKey& caller, std::string_view operation,
-                             std::string_view request_body, std::string& body);
+                             std::string_view request_body, std::string& body, int page_size = 20);
 
 }  // namespace iamq::emulator

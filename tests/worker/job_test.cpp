@@ -113,9 +113,9 @@ TEST(JobTest, IdAndAccountRules) {
 
 TEST(JobTest, TypeRule) {
   EXPECT_EQ(refused(R"({"user_name":"u"})").message,
-            "type is required (offboard_user, deactivate_mfa, delete_user, iam_calls)");
+            "type is required (offboard_user, deactivate_mfa, delete_user, iam_calls, deactivate_root_mfa)");
   EXPECT_EQ(refused(R"({"type":"nuke","user_name":"u"})").message,
-            R"(type "nuke" is not one of offboard_user, deactivate_mfa, delete_user, iam_calls)");
+            R"(type "nuke" is not one of offboard_user, deactivate_mfa, delete_user, iam_calls, deactivate_root_mfa)");
 }
 
 TEST(JobTest, MaxAttemptsRange) {
