@@ -89,12 +89,9 @@ void print_human(const std::string& id, const queue::JobRecord& rec) {
     for (const auto& [child, st] : rec.children) {
       ended += (st == "succeeded" || st == "failed" || st == "dead" || st == "cancelled") ? 1 : 0;
     }
-    std::cout << "
-children (" << rec.children.size() << ", " << ended << " ended):
-";
+    std::cout << "\nchildren (" << rec.children.size() << ", " << ended << " ended):\n";
     for (const auto& [child, st] : rec.children) {
-      std::cout << "  " << std::left << std::setw(48) << child << st << "
-";
+      std::cout << "  " << std::left << std::setw(48) << child << st << "\n";
     }
     return;
   }
