@@ -29,6 +29,12 @@ bool RedisConnection::Impl::redirected(std::uint64_t id, const Reply& reply) {
     return true;
   }
   if (c.redirects >= kMaxRedirects) return false;  // a loop of redirections: give it up
+  // The connection serves the namespace's slot: a MOVED for another slot is a key outside the
+  // namespace, answered as the error it is (following it would come straight back).
+  if (redirect->kind == cluster::Redirect::Kind::moved &&
+      redirect->slot != cluster::key_slot(opts.endpoint.cluster_key)) {
+    return false;
+  }
   ++c.redirects;
   if (redirect->kind == cluster::Redirect::Kind::ask) {
     // ASKING + the command on the node importing the slot, once; the slot map stays.
@@ -55,8 +61,10 @@ bool RedisConnection::Impl::redirected(std::uint64_t id, const Reply& reply) {
     unsent.push_back(later);
   }
   std::sort(unsent.begin(), unsent.end());
-  move_to(redirect->node, "MOVED: slot " + std::to_string(redirect->slot) + " is served by " +
-                              redirect->node.to_string());
+  move_to(redirect->node,
+          "MOVED: slot " + std::to_string(redirect->slot) + " is served by " +
+              redirect->node.to_string(),
+          /*quiet=*/false);
   return true;
 }
 
@@ -104,9 +112,10 @@ void RedisConnection::Impl::ask(std::uint64_t id, const RedisNode& node) {
                 });
 }
 
-void RedisConnection::Impl::move_to(const RedisNode& node, const std::string& why) {
+void RedisConnection::Impl::move_to(const RedisNode& node, const std::string& why, bool quiet) {
   next_target = node;
-  spdlog::info("{}: {}; connecting to it", opts.name, why);
+  spdlog::log(quiet ? spdlog::level::debug : spdlog::level::info, "{}: {}; connecting to it",
+              opts.name, why);
   bool was_ready = state == State::ready;
   close_stream();
   std::vector<std::uint64_t> lost;
@@ -133,7 +142,8 @@ bool RedisConnection::Impl::on_cluster_slots(const Reply& r) {
       if (++hops <= kMaxRedirects) {
         move_to(d.node, "cluster: slot " +
                             std::to_string(cluster::key_slot(opts.endpoint.cluster_key)) +
-                            " is served by " + d.node.to_string());
+                            " is served by " + d.node.to_string(),
+                /*quiet=*/true);  // the usual first step from a seed
         return false;
       }
       hops = 0;

@@ -85,7 +85,7 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
   void ask(std::uint64_t id, const RedisNode& node);
 
   /// Connects to `node` at once (a MOVED, or the slot map named another master).
-  void move_to(const RedisNode& node, const std::string& why);
+  void move_to(const RedisNode& node, const std::string& why, bool quiet);
   void complete(std::uint64_t id, Errc e, Reply reply);
   void flush_deferred();
   void post_done(Completion done, Errc e, Reply reply);

@@ -37,14 +37,20 @@ TEST(RedisClusterTest, FindsTheSlotsMasterFromAnySeedAndFollowsMoved) {
   queue::SyncRedis r(cluster_endpoint("redis://127.0.0.1:" + std::to_string(other), "{iamq}"), 5s);
   EXPECT_EQ(r.call({"SET", "{iamq}:probe", "v"}).str, "OK");
   EXPECT_EQ(c.cli(owner, "GET '{iamq}:probe'"), "v\n");
-  // A key of another slot answers MOVED: followed, and the reply is the command's own.
+  // A key of another slot: the connection stays on the namespace's slot, the MOVED is the answer.
   std::string far = "{other}:x";
   for (int i = 0; i < 100 && c.master_of(queue::cluster::key_slot(far)) == owner; ++i) {
     far = "{other" + std::to_string(i) + "}:x";
   }
-  EXPECT_EQ(r.call({"SET", far, "w"}).str, "OK");
-  EXPECT_EQ(r.call({"GET", "{iamq}:probe"}).str, "v");  // MOVED back to the owner
-  EXPECT_EQ(r.call({"GET", far}).str, "w");
+  queue::Reply out;
+  EXPECT_EQ(r.try_call({"SET", far, "w"}, out), queue::Errc::server_error);
+  EXPECT_EQ(out.str.rfind("MOVED ", 0), 0u) << out.str;
+  // The slot moves to another master: the next command is answered MOVED, followed, and the
+  // reply is the command's own; writes go to the new owner.
+  EXPECT_GT(c.migrate_slot(slot, other), 0);
+  EXPECT_EQ(r.call({"GET", "{iamq}:probe"}).str, "v");
+  EXPECT_EQ(r.call({"SET", "{iamq}:after", "w"}).str, "OK");
+  EXPECT_EQ(c.cli(other, "GET '{iamq}:after'"), "w\n");
 }
 
 TEST(RedisClusterTest, ANamespaceWithoutAHashTagIsRefused) {

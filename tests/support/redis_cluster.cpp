@@ -19,7 +19,10 @@ RedisCluster::RedisCluster(Options opts) : opts_(opts) {
   const int count = opts_.replicas ? 6 : 3;
   std::string create = "redis-cli --cluster create";
   for (int i = 0; i < count; ++i) {
-    servers_.push_back(std::make_unique<RedisServer>(so));
+    // The cluster bus on a free port of its own (the default, port + 10000, may not exist).
+    RedisServer::Options o = so;
+    o.extra.insert(o.extra.end(), {"--cluster-port", std::to_string(free_port())});
+    servers_.push_back(std::make_unique<RedisServer>(o));
     create += " 127.0.0.1:" + std::to_string(servers_.back()->port());
   }
   create += opts_.replicas ? " --cluster-replicas 1" : " --cluster-replicas 0";
@@ -27,7 +30,18 @@ RedisCluster::RedisCluster(Options opts) : opts_(opts) {
   if (r.out.find("[OK] All 16384 slots covered") == std::string::npos) {
     throw std::runtime_error("redis-cli --cluster create failed:\n" + r.out);
   }
-  for (int i = 0; i < 3; ++i) master_ports_.push_back(servers_[static_cast<std::size_t>(i)]->port());
+  // Which servers redis-cli made masters: CLUSTER NODES says.
+  std::istringstream nodes(cli(servers_[0]->port(), "CLUSTER NODES"));
+  for (std::string line; std::getline(nodes, line);) {
+    std::istringstream f(line);
+    std::string id, addr, flags;
+    f >> id >> addr >> flags;
+    auto colon = addr.find(':');
+    if (flags.find("master") != std::string::npos && colon != std::string::npos) {
+      master_ports_.push_back(std::atoi(addr.c_str() + colon + 1));
+    }
+  }
+  if (master_ports_.size() != 3) throw std::runtime_error("the cluster does not have 3 masters");
   wait_ok(30);
   if (opts_.replicas) {
     // Ready for a failover once each replica is in sync with its master.
