@@ -172,6 +172,7 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
   bool cluster_active = false;             // the current node is a cluster node
   std::optional<RedisNode> next_target;    // MOVED / slot map: connect here next
   std::size_t seed_index = 0;              // the seed tried next
+  std::size_t seed_failures = 0;           // failed attempts since the last ready (CLI)
   int hops = 0;                            // slot-map moves without reaching the slot's master
   std::set<std::uint64_t> held;
   std::map<std::uint64_t, Deferred> deferred;

@@ -125,6 +125,7 @@ std::string RedisConnection::Impl::check_step(const std::string& what, std::erro
 void RedisConnection::Impl::on_ready() {
   connect_timer.cancel();
   state = State::ready;
+  seed_failures = 0;
   backoff.reset();
   last_err.clear();
   std::string where = opts.endpoint.kind == RedisEndpoint::Kind::sentinel
@@ -188,6 +189,13 @@ void RedisConnection::Impl::on_down(const std::string& reason) {
     if (c.sent || c.internal) lost.push_back(id);
   }
   for (auto id : lost) complete(id, Errc::disconnected, {});
+  if (!opts.reconnect && !was_ready && cluster_possible() &&
+      ++seed_failures <= opts.endpoint.nodes.size()) {
+    // A command-line connection gives up only once every seed failed.
+    spdlog::debug("{}: {}; trying the next seed", opts.name, last_err);
+    connect();
+    return;
+  }
   if (!opts.reconnect) {
     state = State::failed;
     spdlog::debug("{}: {}", opts.name, last_err);

@@ -30,16 +30,15 @@ RedisCluster::RedisCluster(Options opts) : opts_(opts) {
   if (r.out.find("[OK] All 16384 slots covered") == std::string::npos) {
     throw std::runtime_error("redis-cli --cluster create failed:\n" + r.out);
   }
-  // Which servers redis-cli made masters: CLUSTER NODES says.
-  std::istringstream nodes(cli(servers_[0]->port(), "CLUSTER NODES"));
-  for (std::string line; std::getline(nodes, line);) {
-    std::istringstream f(line);
-    std::string id, addr, flags;
-    f >> id >> addr >> flags;
-    auto colon = addr.find(':');
-    if (flags.find("master") != std::string::npos && colon != std::string::npos) {
-      master_ports_.push_back(std::atoi(addr.c_str() + colon + 1));
+  // Which servers redis-cli made masters: each one's ROLE says (once its replica was told).
+  auto roles_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    master_ports_.clear();
+    for (auto& srv : servers_) {
+      if (cli(srv->port(), "ROLE").rfind("master", 0) == 0) master_ports_.push_back(srv->port());
     }
+    if (master_ports_.size() == 3 || std::chrono::steady_clock::now() > roles_deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (master_ports_.size() != 3) throw std::runtime_error("the cluster does not have 3 masters");
   wait_ok(30);
