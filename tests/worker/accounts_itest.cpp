@@ -95,8 +95,12 @@ TEST_F(AccountsE2E, RoleThatCannotBeAssumedOpensOnlyItsAccountsCircuit) {
   for (const auto& a : state["accounts"]) {
     const std::string id = a["id"];
     const std::size_t users = a.contains("users") ? a["users"].size() : 0;
-    if (id == "222222222222" || id == "333333333333") EXPECT_EQ(users, 0u) << id;
-    if (id == "444444444444") EXPECT_EQ(users, 2u) << id;
+    if (id == "222222222222" || id == "333333333333") {
+      EXPECT_EQ(users, 0u) << id;
+    }
+    if (id == "444444444444") {
+      EXPECT_EQ(users, 2u) << id;
+    }
   }
   // Secrets of the hub key and of the issued sessions are never logged.
   EXPECT_EQ(log.find(kSecretKey), std::string::npos);
