@@ -60,7 +60,8 @@ struct RedisEndpoint {
   std::string sentinel_password;
   Cluster cluster = Cluster::autodetect;  ///< standalone kind only; sentinel: always off
   /// In a cluster, the connection follows the master of this key's slot (`<ns>:jobs`; every
-  /// key of the queue shares that slot through the namespace's hash tag). Empty: slot 0's.
+  /// key of the queue shares that slot through the namespace's hash tag; a key without one is
+  /// refused on a cluster).
   std::string cluster_key;
 
   /// `redis://user:***@host:port/db` — safe for logs and error messages.
