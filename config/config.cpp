@@ -16,6 +16,7 @@
 
 #include "config/organization_config_toml.hpp"
 #include "config/webhook_config_toml.hpp"
+#include "queue/cluster_slots.hpp"
 
 namespace iamq::config {
 
@@ -296,6 +297,16 @@ void read_file(const toml::table& root, Config& cfg, const Account& templ, Probl
        {"redis_sentinel_password", str(cfg.redis_sentinel_password)},
        {"redis_wait_replicas", integer(cfg.redis_wait_replicas)},
        {"redis_wait_timeout", dur(cfg.redis_wait_timeout)},
+       {"redis_cluster",
+        [&](const toml::node& x, const std::string& f) {
+          if (auto b = x.as_boolean()) {
+            cfg.redis_cluster = b->get() ? "true" : "false";
+          } else if (auto s = x.as_string()) {
+            cfg.redis_cluster = s->get();
+          } else {
+            p.add(f, "must be true, false or \"auto\"");
+          }
+        }},
        {"namespace", str(cfg.ns)},
        {"concurrency", integer(cfg.concurrency)},
        {"visibility_timeout", dur(cfg.visibility_timeout)},
@@ -427,7 +438,8 @@ void validate(Config& cfg, Problems& p) {
       auto* err = std::get_if<std::string>(&ep)) {
     // Messages about the TLS settings start with the field(s) they are about.
     auto colon = err->find(": ");
-    if (err->rfind("redis_tls", 0) == 0 && colon != std::string::npos) {
+    if ((err->rfind("redis_tls", 0) == 0 || err->rfind("redis_cluster", 0) == 0) &&
+        colon != std::string::npos) {
       p.add(err->substr(0, colon), err->substr(colon + 2));
     } else {
       p.add("redis_url", err->rfind("Redis URL: ", 0) == 0 ? err->substr(11) : *err);
@@ -437,8 +449,32 @@ void validate(Config& cfg, Problems& p) {
     p.add("redis_wait_replicas", "must be between 0 and 16");
   }
   validate_positive(cfg.redis_wait_timeout, "redis_wait_timeout", p);
-  if (!valid_name(cfg.ns, "_-.:") || cfg.ns.size() > 64) {
-    p.add("namespace", quoted(cfg.ns) + " must be 1-64 of [A-Za-z0-9_.:-]");
+  if (cfg.redis_cluster != "true" && cfg.redis_cluster != "false" && cfg.redis_cluster != "auto") {
+    p.add("redis_cluster", quoted(cfg.redis_cluster) + " must be true, false or \"auto\"");
+  }
+  {
+    // A hash tag `{name}` may start the namespace: every key `<ns>:…` then shares its slot.
+    std::string_view rest = cfg.ns;
+    bool tagged = queue::cluster::namespace_has_hash_tag(rest);
+    bool ok = cfg.ns.size() <= 64;
+    if (tagged) {
+      auto close = rest.find('}');
+      ok = ok && valid_name(rest.substr(1, close - 1), "_-.:");
+      rest = rest.substr(close + 1);
+      ok = ok && (rest.empty() || valid_name(rest, "_-.:"));
+    } else {
+      ok = ok && valid_name(rest, "_-.:");
+    }
+    if (!ok) {
+      p.add("namespace", quoted(cfg.ns) +
+                             " must be 1-64 of [A-Za-z0-9_.:-], optionally starting with a hash "
+                             "tag {name} (e.g. {iamq})");
+    } else if (!tagged && cfg.redis_cluster == "true") {
+      p.add("namespace", quoted(cfg.ns) +
+                             " must be a hash tag such as {" + cfg.ns +
+                             "} with redis_cluster = true: every key of the queue must be in "
+                             "one slot, so that each of its Lua scripts runs on one node");
+    }
   }
   if (cfg.concurrency < 1 || cfg.concurrency > 10000) p.add("concurrency", "must be between 1 and 10000");
   validate_positive(cfg.visibility_timeout, "visibility_timeout", p);
@@ -563,6 +599,7 @@ toml::table redacted_table(const Config& cfg) {
   }
   t.insert_or_assign("redis_wait_replicas", static_cast<std::int64_t>(cfg.redis_wait_replicas));
   t.insert_or_assign("redis_wait_timeout", dur(cfg.redis_wait_timeout));
+  t.insert_or_assign("redis_cluster", cfg.redis_cluster);
   t.insert_or_assign("namespace", cfg.ns);
   t.insert_or_assign("concurrency", static_cast<std::int64_t>(cfg.concurrency));
   t.insert_or_assign("visibility_timeout", dur(cfg.visibility_timeout));
@@ -790,6 +827,7 @@ Config load(const std::optional<std::string>& path, const std::map<std::string, 
   // and AWS_ENDPOINT_URL itself for accounts without an explicit endpoint.
   if (auto v = env_value(env, "REDIS_URL"); !v.empty()) cfg.redis_url = v;
   if (auto v = env_value(env, "IAMQ_NAMESPACE"); !v.empty()) cfg.ns = v;
+  if (auto v = env_value(env, "IAMQ_REDIS_CLUSTER"); !v.empty()) cfg.redis_cluster = v;
   std::string region = env_value(env, "AWS_REGION");
   if (region.empty()) region = env_value(env, "AWS_DEFAULT_REGION");
   Account templ;  // what an [accounts.X] section starts from
@@ -840,13 +878,15 @@ queue::RedisSettings redis_settings(const Config& cfg) {
   s.tls.server_name = cfg.redis_tls_server_name;
   s.sentinel_user = cfg.redis_sentinel_username;
   s.sentinel_password = cfg.redis_sentinel_password;
+  s.cluster = cfg.redis_cluster == "false" ? 0 : cfg.redis_cluster == "true" ? 1 : 2;
+  s.cluster_key = cfg.ns + ":jobs";
   return s;
 }
 
 queue::RedisEndpoint redis_endpoint(const Config& cfg) {
   auto ep = queue::parse_redis_url(cfg.redis_url, redis_settings(cfg));
   if (auto* err = std::get_if<std::string>(&ep)) {
-    throw ConfigError(err->rfind("redis_tls", 0) == 0 ? *err
+    throw ConfigError(err->rfind("redis_tls", 0) == 0 || err->rfind("redis_cluster", 0) == 0 ? *err
                       : err->rfind("Redis URL: ", 0) == 0 ? "redis_url: " + err->substr(11)
                                                           : "redis_url: " + *err);
   }

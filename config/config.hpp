@@ -57,7 +57,9 @@ struct Config {
   std::string redis_sentinel_password;  ///< redis-sentinel://: AUTH for the sentinels; never logged
   int redis_wait_replicas = 1;  ///< WAIT for this many replicas after enqueue/finish/dead (0: off)
   std::chrono::milliseconds redis_wait_timeout{1000};  ///< longest WAIT
-  std::string ns = "iamq";  ///< Redis key namespace
+  /// Redis Cluster: "true", "false" or "auto" (CLUSTER SLOTS on connect tells).
+  std::string redis_cluster = "auto";
+  std::string ns = "iamq";  ///< Redis key namespace; `{name}` (a hash tag) for Redis Cluster
   int concurrency = 64;
   std::chrono::milliseconds visibility_timeout{60000};
   std::chrono::seconds result_ttl{std::chrono::hours(24 * 30)};

@@ -74,6 +74,10 @@ std::string RedisEndpoint::redacted() const {
     s += "/" + std::to_string(db) + "#" + master_name;
     return s;
   }
+  if (nodes.size() > 1) {  // cluster seeds
+    for (std::size_t i = 0; i < nodes.size(); ++i) s += (i ? "," : "") + nodes[i].to_string();
+    return s + "/" + std::to_string(db);
+  }
   s += RedisNode{host, port}.to_string();
   s += "/" + std::to_string(db);
   return s;
@@ -150,16 +154,16 @@ std::variant<RedisEndpoint, std::string> parse_redis_url(std::string_view url) {
     authority = authority.substr(comma + 1);
     if (ep.nodes.size() > 64) return std::string("Redis URL: more than 64 hosts");
   }
-  if (ep.kind == RedisEndpoint::Kind::standalone && ep.nodes.size() > 1) {
-    return std::string(
-        "Redis URL: several hosts are for redis-sentinel:// (Redis Cluster is not supported yet)");
-  }
   ep.host = ep.nodes.front().host;
   ep.port = ep.nodes.front().port;
   if (!path.empty()) {
     if (!parse_int(path, ep.db) || ep.db < 0) {
       return "Redis URL: database \"" + std::string(path) + "\" is not a non-negative number";
     }
+  }
+  if (ep.kind == RedisEndpoint::Kind::standalone && ep.nodes.size() > 1 && ep.db != 0) {
+    return "Redis URL: several hosts are Redis Cluster seeds, and Redis Cluster has only "
+           "database 0 (drop the /" + std::to_string(ep.db) + ")";
   }
   return ep;
 }
@@ -184,6 +188,26 @@ std::variant<RedisEndpoint, std::string> parse_redis_url(std::string_view url,
   ep->tls.enabled = tls;
   ep->sentinel_user = settings.sentinel_user;
   ep->sentinel_password = settings.sentinel_password;
+  ep->cluster_key = settings.cluster_key;
+  if (ep->kind == RedisEndpoint::Kind::sentinel) {
+    if (settings.cluster == 1) {
+      return std::string("redis_cluster: a redis-sentinel:// URL is not a Redis Cluster");
+    }
+    ep->cluster = RedisEndpoint::Cluster::off;
+    return r;
+  }
+  ep->cluster = settings.cluster == 0   ? RedisEndpoint::Cluster::off
+                : settings.cluster == 1 ? RedisEndpoint::Cluster::on
+                                        : RedisEndpoint::Cluster::autodetect;
+  if (ep->cluster == RedisEndpoint::Cluster::off && ep->nodes.size() > 1) {
+    return std::string(
+        "Redis URL: several hosts are Redis Cluster seeds (or sentinels, with "
+        "redis-sentinel://), but redis_cluster = false");
+  }
+  if (ep->cluster == RedisEndpoint::Cluster::on && ep->db != 0) {
+    return std::string("Redis URL: Redis Cluster has only database 0 (drop the /" +
+                       std::to_string(ep->db) + ")");
+  }
   return r;
 }
 

@@ -3,7 +3,7 @@
 ///   redis://[[user]:password@]host[:port][/db]            plain TCP
 ///   rediss://[[user]:password@]host[:port][/db]           TLS (verification always on)
 ///   redis-sentinel://[[user]:password@]h1:p1,h2:p2,h3:p3[/db]#MASTER   Sentinel (Lettuce's form)
-/// (Cluster seeds, `redis://h1:p1,h2:p2`, are refused: Cluster is not supported yet.)
+///   redis[s]://[[user]:password@]h1:p1,h2:p2,h3:p3       Redis Cluster seeds (any one is enough)
 /// The userinfo is for the data nodes (the master, or every cluster node); Sentinel's own
 /// credentials come from RedisSettings (config `redis_sentinel_username`/`_password`).
 #include <string>
@@ -35,11 +35,18 @@ struct RedisSettings {
   RedisTls tls;               ///< `enabled` is taken from the URL scheme
   std::string sentinel_user;  ///< AUTH for the sentinels (empty: password only)
   std::string sentinel_password;  ///< empty: the sentinels are not authenticated
+  /// config `redis_cluster`: 0 false, 1 true, 2 auto (detect with CLUSTER SLOTS on connect).
+  int cluster = 2;
+  /// A key of the queue (`<ns>:jobs`): in a cluster the connection goes to its slot's master.
+  std::string cluster_key;
 };
 
 /// Where and how to connect. The password is never printed (see redacted()).
 struct RedisEndpoint {
   enum class Kind { standalone, sentinel };
+  /// Redis Cluster: off (one server), on (a cluster is required), autodetect (CLUSTER SLOTS on
+  /// connect: a cluster node is used as one, anything else as a single server).
+  enum class Cluster { off, on, autodetect };
   std::string host = "127.0.0.1";  ///< the data node (for Sentinel: found by discovery)
   int port = 6379;
   std::string user;      ///< ACL user; empty: AUTH with the password only
@@ -51,6 +58,11 @@ struct RedisEndpoint {
   std::string master_name;       ///< Sentinel: the monitored master's name (after '#')
   std::string sentinel_user;
   std::string sentinel_password;
+  Cluster cluster = Cluster::autodetect;  ///< standalone kind only; sentinel: always off
+  /// In a cluster, the connection follows the master of this key's slot (`<ns>:jobs`; every
+  /// key of the queue shares that slot through the namespace's hash tag; a key without one is
+  /// refused on a cluster).
+  std::string cluster_key;
 
   /// `redis://user:***@host:port/db` — safe for logs and error messages.
   std::string redacted() const;

@@ -31,6 +31,7 @@ struct SentinelWatch::Impl : std::enable_shared_from_this<Impl> {
     o.endpoint.port = node.port;
     o.endpoint.user = endpoint.sentinel_user;
     o.endpoint.password = endpoint.sentinel_password;
+    o.endpoint.cluster = RedisEndpoint::Cluster::off;
     o.name = name;
     o.reconnect = true;
     o.connect_timeout = connect_timeout;

@@ -161,7 +161,8 @@ void Worker::Impl::start() {
   redis->on_fatal([w](const std::string& why) {
     if (auto self = w.lock()) {
       spdlog::error("redis: {}; stopping", why);
-      self->begin_stop(exit_failure, "Redis TLS certificate rejected");
+      // A certificate that does not verify, a namespace a cluster cannot hold: not retried.
+      self->begin_stop(exit_failure, "Redis: " + why);
     }
   });
   redis->start();

@@ -1,8 +1,21 @@
 -- Prelude of every iamq queue script (prepended by job_queue.cpp).
 -- ARGV[1] namespace, ARGV[2] events MAXLEN, ARGV[3] consumer name ('' for clients),
--- script arguments from ARGV[4]. KEYS[1] is <ns>:jobs (other keys derive from the namespace:
--- a single Redis instance, not Cluster). Times: Redis server time in ms.
+-- script arguments from ARGV[4]. KEYS[1] is <ns>:jobs; other keys derive from the namespace,
+-- which on Redis Cluster is a hash tag ({iamq}), so every key is in KEYS[1]'s slot and on its
+-- node. Times: Redis server time in ms.
 local ns = ARGV[1]
+
+-- Redis Cluster: while the namespace's slot is being migrated away (MIGRATING on this node), a
+-- key this node lacks may already be on the importing node, and a command on it would fail
+-- half-way through the script, after some of its writes. A key that never exists finds that out
+-- before any write: the whole script is refused with TRYAGAIN, and the connection sends it again
+-- shortly (after the move, to the slot's new master). Anywhere else this is one EXISTS.
+do
+  local probe = redis.pcall('EXISTS', ns .. ':cluster-probe')
+  if type(probe) == 'table' and probe.err then
+    return redis.error_reply('TRYAGAIN the slot of ' .. ns .. ' is being migrated: ' .. probe.err)
+  end
+end
 local events_maxlen = ARGV[2]
 local consumer = ARGV[3]
 local K_JOBS = ns .. ':jobs'

@@ -334,7 +334,7 @@ delay_threshold = -5
 )");
   const std::string all = joined(p);
   EXPECT_TRUE(has(p, "redis_url: must start with redis://, rediss:// or redis-sentinel:// (unix sockets are not supported)")) << all;
-  EXPECT_TRUE(has(p, "namespace: \"has space\" must be 1-64 of [A-Za-z0-9_.:-]")) << all;
+  EXPECT_TRUE(has(p, "namespace: \"has space\" must be 1-64 of [A-Za-z0-9_.:-], optionally starting with a hash tag {name} (e.g. {iamq})")) << all;
   EXPECT_TRUE(has(p, "result_ttl: must be at least 1s")) << all;
   EXPECT_TRUE(has(p, "request_timeout: must be > 0")) << all;
   EXPECT_TRUE(has(p, "connect_timeout: must be > 0")) << all;
@@ -345,6 +345,34 @@ delay_threshold = -5
   EXPECT_TRUE(has(p, "delay_threshold: must not be negative")) << all;
   // An invalid REDIS_URL from the environment is reported too.
   EXPECT_TRUE(has(problems("", {{"REDIS_URL", "localhost:6379"}}), "redis_url: must start with redis://, rediss:// or redis-sentinel:// (unix sockets are not supported)"));
+}
+
+TEST(Config, RedisClusterAndTheHashTagRule) {
+  EXPECT_EQ(defaults().redis_cluster, "auto");
+  const Config c = load_text("redis_url = \"redis://h1:7000,h2:7001,h3:7002\"\nredis_cluster = true\nnamespace = \"{iamq}\"\n");
+  EXPECT_EQ(c.redis_cluster, "true");
+  auto ep = redis_endpoint(c);
+  EXPECT_EQ(ep.cluster, queue::RedisEndpoint::Cluster::on);
+  EXPECT_EQ(ep.nodes.size(), 3u);
+  EXPECT_EQ(ep.cluster_key, "{iamq}:jobs");
+  EXPECT_EQ(load_text("redis_cluster = \"auto\"\nnamespace = \"{iamq}prod\"\n").ns, "{iamq}prod");
+  EXPECT_EQ(redis_endpoint(load_text("redis_cluster = false\n")).cluster, queue::RedisEndpoint::Cluster::off);
+
+  // In cluster mode the namespace must be a hash tag: the message names the field and the rule.
+  auto p = problems("redis_url = \"redis://h1:7000,h2:7001\"\nredis_cluster = true\nnamespace = \"iamq\"\n");
+  EXPECT_TRUE(has(p, "namespace: \"iamq\" must be a hash tag such as {iamq} with redis_cluster = true: every key of the queue must be in one slot, so that each of its Lua scripts runs on one node")) << joined(p);
+  p = problems("redis_cluster = \"yes\"\nnamespace = \"{}x\"\n");
+  EXPECT_TRUE(has(p, "redis_cluster: \"yes\" must be true, false or \"auto\"")) << joined(p);
+  EXPECT_EQ(p.size(), 2u) << joined(p);  // and {}x is no hash tag, nor a plain name
+  p = problems("redis_cluster = 1\n");
+  EXPECT_TRUE(has(p, "redis_cluster: must be true, false or \"auto\"")) << joined(p);
+  p = problems("redis_url = \"redis://h1:1,h2:2\"\nredis_cluster = false\n");
+  EXPECT_EQ(p.size(), 1u);
+  EXPECT_NE(joined(p).find("redis_url: several hosts are Redis Cluster seeds"), std::string::npos) << joined(p);
+  p = problems("redis_url = \"redis://h1:1,h2:2/2\"\nnamespace = \"{iamq}\"\n");
+  EXPECT_NE(joined(p).find("Cluster has only database 0"), std::string::npos) << joined(p);
+  p = problems("redis_url = \"redis-sentinel://h1:1/0#m\"\nredis_cluster = true\nnamespace = \"{iamq}\"\n");
+  EXPECT_TRUE(has(p, "redis_cluster: a redis-sentinel:// URL is not a Redis Cluster")) << joined(p);
 }
 
 TEST(Config, FleetBurstDefaultsToTheRate) {

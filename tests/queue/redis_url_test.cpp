@@ -93,8 +93,29 @@ TEST(RedisUrlTest, TlsAndSentinelForms) {
 TEST(RedisUrlTest, SentinelAndClusterRefusals) {
   EXPECT_NE(bad("redis-sentinel://h:1/0").find("master's name"), std::string::npos);
   EXPECT_NE(bad("redis-sentinel://h:1/0#").find("master's name"), std::string::npos);
-  EXPECT_NE(bad("redis://a:1,b:2/0").find("Cluster"), std::string::npos);
+  EXPECT_NE(bad("redis://a:1,b:2/3").find("Cluster has only database 0"), std::string::npos);
   EXPECT_NE(bad("unix:///tmp/redis.sock").find("unix"), std::string::npos);
+}
+
+TEST(RedisUrlTest, ClusterSeeds) {
+  RedisSettings st;
+  st.cluster_key = "{iamq}:jobs";
+  auto r = parse_redis_url("rediss://:pw@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002", st);
+  ASSERT_TRUE(std::holds_alternative<RedisEndpoint>(r)) << std::get<std::string>(r);
+  const auto& e = std::get<RedisEndpoint>(r);
+  EXPECT_EQ(e.nodes.size(), 3u);
+  EXPECT_EQ(e.nodes[2].port, 7002);
+  EXPECT_EQ(e.cluster, RedisEndpoint::Cluster::autodetect);
+  EXPECT_EQ(e.cluster_key, "{iamq}:jobs");
+  EXPECT_TRUE(e.tls.enabled);
+  EXPECT_EQ(e.redacted(), "rediss://:***@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002/0");
+  st.cluster = 0;
+  EXPECT_TRUE(std::holds_alternative<std::string>(parse_redis_url("redis://a:1,b:2", st)));
+  st.cluster = 1;
+  auto one = parse_redis_url("redis://a:1", st);
+  ASSERT_TRUE(std::holds_alternative<RedisEndpoint>(one));
+  EXPECT_EQ(std::get<RedisEndpoint>(one).cluster, RedisEndpoint::Cluster::on);
+  EXPECT_TRUE(std::holds_alternative<std::string>(parse_redis_url("redis://a:1/3", st)));
 }
 
 TEST(RedisUrlTest, SettingsApplyOnlyWhereTheyMeanSomething) {
