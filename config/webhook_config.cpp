@@ -28,13 +28,6 @@ bool loopback_host(const std::string& h) {
 
 }  // namespace
 
-bool valid_webhook_name(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-  });
-}
-
 std::vector<std::string> read_webhooks(const toml::node& n, const std::string& field,
                                        std::map<std::string, Webhook>& out) {
   std::vector<std::string> p;
