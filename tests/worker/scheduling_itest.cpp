@@ -13,7 +13,7 @@ using json = nlohmann::json;
 using std::chrono::seconds;
 
 std::string user(int i) {
-  char buf[16];
+  char buf[32];
   std::snprintf(buf, sizeof buf, "user-%05d", i);
   return buf;
 }
