@@ -249,6 +249,7 @@ void JobQueue::route(const std::vector<StreamEntry>& entries,
         kind = "reject";
         res.error = "account \"" + job.account + "\" is not configured";
       }
+      if (kind == "job") res.account = job.account;
       group = {e.entry_id, kind, job.id, job.canonical_json, res.error, job.type, job.account,
                job.user_name, std::to_string(job.max_attempts), job.priority,
                std::to_string(job.not_before_ms), std::move(children)};
@@ -282,8 +283,8 @@ void JobQueue::route(const std::vector<StreamEntry>& entries,
        });
 }
 
-void JobQueue::claim(const std::vector<LaneGrant>& grants, std::size_t max,
-                     std::function<void(std::error_code, std::vector<Claim>)> done) {
+void JobQueue::start_jobs(const std::vector<LaneGrant>& grants, std::size_t max,
+                          std::function<void(std::error_code, ClaimResult)> done) {
   if (max == 0 || grants.empty()) {
     done({}, {});
     return;
@@ -295,12 +296,13 @@ void JobQueue::claim(const std::vector<LaneGrant>& grants, std::size_t max,
   }
   eval("claim", {}, std::move(args), [done = std::move(done)](std::error_code ec, Reply r) {
     if (ec) return done(ec, {});
-    if (!r.is_array() || r.elements.size() % 10 != 0) {
+    if (!r.is_array() || r.elements.size() != 2 || !r.elements[0].is_array() ||
+        !r.elements[1].is_array() || r.elements[0].elements.size() % 11 != 0) {
       return done(make_error_code(Errc::protocol_error), {});
     }
-    std::vector<Claim> out;
-    const auto& e = r.elements;
-    for (std::size_t i = 0; i + 9 < e.size(); i += 10) {
+    ClaimResult out;
+    const auto& e = r.elements[0].elements;
+    for (std::size_t i = 0; i + 10 < e.size(); i += 11) {
       Claim c;
       c.id = e[i].as_string().value_or("");
       c.entry_id = e[i + 1].as_string().value_or("");
@@ -312,8 +314,29 @@ void JobQueue::claim(const std::vector<LaneGrant>& grants, std::size_t max,
       c.resumes = static_cast<int>(e[i + 7].as_integer().value_or(0));
       c.handbacks = static_cast<int>(e[i + 8].as_integer().value_or(0));
       c.priority = e[i + 9].as_string().value_or("normal");
-      out.push_back(std::move(c));
+      c.account = e[i + 10].as_string().value_or("");
+      out.started.push_back(std::move(c));
     }
+    for (const auto& a : r.elements[1].elements) out.empty.push_back(a.as_string().value_or(""));
+    done({}, std::move(out));
+  });
+}
+
+void JobQueue::claim(const std::vector<LaneGrant>& grants, std::size_t max,
+                     std::function<void(std::error_code, std::vector<Claim>)> done) {
+  start_jobs(grants, max, [done = std::move(done)](std::error_code ec, ClaimResult r) {
+    done(ec, std::move(r.started));
+  });
+}
+
+void JobQueue::ready_accounts(bool rebuild,
+                              std::function<void(std::error_code, std::vector<std::string>)> done) {
+  eval("ready", {}, {rebuild ? "rebuild" : ""}, [done = std::move(done)](std::error_code ec, Reply r) {
+    if (ec) return done(ec, {});
+    if (!r.is_array()) return done(make_error_code(Errc::protocol_error), {});
+    std::vector<std::string> out;
+    out.reserve(r.elements.size());
+    for (const auto& a : r.elements) out.push_back(a.as_string().value_or(""));
     done({}, std::move(out));
   });
 }
@@ -427,6 +450,9 @@ void JobQueue::lease(const std::vector<std::string>& live, std::chrono::millisec
     if (!r.is_array() || r.elements.size() < 4) return done(make_error_code(Errc::protocol_error), {});
     LeaseResult res;
     for (const auto& e : r.elements[0].elements) res.lost.push_back(e.as_string().value_or(""));
+    if (r.elements.size() > 4) {
+      for (const auto& e : r.elements[4].elements) res.cancel.push_back(e.as_string().value_or(""));
+    }
     // Keep the cursor so that successive ticks walk the whole pending list.
     reclaim_cursor_ = r.elements[1].as_string().value_or("0-0");
     res.reclaimed = static_cast<std::size_t>(r.elements[2].as_integer().value_or(0));

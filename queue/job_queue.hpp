@@ -124,7 +124,8 @@ struct RouteResult {
   Outcome outcome = Outcome::gone;
   std::string id;
   std::string entry_id;
-  std::string error;  ///< dead: the reason
+  std::string error;    ///< dead: the reason
+  std::string account;  ///< routed: the lane's account ("" for a fan-out parent or not known)
 };
 
 /// A job this consumer started (claim()): its claim entry is pending for this consumer.
@@ -139,6 +140,14 @@ struct Claim {
   int resumes = 0;
   int handbacks = 0;
   std::string priority;
+  std::string account;     ///< the lane it came from
+};
+
+/// What one claim brought.
+struct ClaimResult {
+  std::vector<Claim> started;
+  /// Granted accounts whose lanes were all empty (they left <ns>:ready).
+  std::vector<std::string> empty;
 };
 
 /// One account the worker can start jobs for now, and how many at most.
@@ -152,6 +161,7 @@ struct LeaseResult {
   std::vector<std::string> lost;  ///< our entries we no longer own: abandon those jobs
   std::size_t reclaimed = 0;      ///< entries of stopped workers put back into their lanes
   std::size_t dead = 0;           ///< of which dead-lettered (past max_reclaims)
+  std::vector<std::string> cancel;  ///< our entries whose job iamq cancel asked to stop
 };
 
 /// What cancel() did.
@@ -264,8 +274,14 @@ class JobQueue {
   /// Starts up to `max` jobs from the lanes of `grants` (round-robin in that order; priority
   /// order and the bulk share within an account; paused accounts are skipped): each gets a
   /// claim entry pending for this consumer, status running, deliveries + 1.
+  void start_jobs(const std::vector<LaneGrant>& grants, std::size_t max,
+                  std::function<void(std::error_code, ClaimResult)> done);
+  /// start_jobs() without the empty accounts.
   void claim(const std::vector<LaneGrant>& grants, std::size_t max,
              std::function<void(std::error_code, std::vector<Claim>)> done);
+  /// The accounts whose lanes may hold jobs (<ns>:ready, a superset). `rebuild` first adds
+  /// the account of every non-empty lane (at start: lanes written by an older version).
+  void ready_accounts(bool rebuild, std::function<void(std::error_code, std::vector<std::string>)> done);
   /// Appends `step_json` to the step log and stores `checkpoint_json` (if not empty) as the
   /// resume point for a worker that takes the job over. Steps recorded in the same turn of
   /// the event loop share one script call (sent at the end of the turn); each `done` still

@@ -26,9 +26,29 @@ AccountGate::Grant AccountGate::grant(std::size_t free_slots) {
     case CircuitBreaker::State::closed:
       break;
   }
+  const std::size_t wanted = wanted_running();
+  if (busy_ >= wanted) return g;
   const double tokens = std::max(1.0, std::floor(limiter_.tokens()));
-  g.jobs = std::min(free_slots, static_cast<std::size_t>(tokens));
+  g.jobs = std::min({free_slots, static_cast<std::size_t>(tokens), wanted - busy_});
   return g;
+}
+
+void AccountGate::on_cycle(Clock::duration d) {
+  if (d < Clock::duration::zero()) return;
+  if (!cycle_measured_) {
+    cycle_ = d;
+    cycle_measured_ = true;
+    return;
+  }
+  cycle_ = cycle_ - cycle_ / 8 + d / 8;  // weight 1/8: follows a change within a few dozen calls
+}
+
+std::size_t AccountGate::wanted_running() const {
+  const double per_job = std::chrono::duration<double>(cycle_).count();
+  const double jobs = std::ceil(limiter_.current_rate() * per_job) + 1.0;
+  // An account without a real limit (a rate far above what any slot count can reach) wants
+  // every slot; the cap only keeps the double in range.
+  return jobs >= 1e9 ? static_cast<std::size_t>(1e9) : static_cast<std::size_t>(jobs);
 }
 
 void AccountGate::on_claimed(const Grant& g, std::size_t started) {
@@ -41,6 +61,7 @@ std::string AccountGate::closed_reason() const {
   if (paused_) return "paused";
   if (breaker_.state() != CircuitBreaker::State::closed) return "circuit_open";
   if (waiting_ > 0 || limiter_.time_until_available() > Clock::duration::zero()) return "rate";
+  if (busy_ >= wanted_running()) return "busy";
   return "";
 }
 

@@ -203,7 +203,7 @@ void Worker::Impl::on_group(std::error_code ec) {
   if (work.lease) lease();
   keep_leases();
   read_intake();
-  fill();
+  refresh_ready();  // rebuilds <ns>:ready from the lanes, then fills
 }
 
 void Worker::Impl::begin_stop(int st, std::string_view why) {
@@ -315,10 +315,20 @@ void Worker::Impl::lease() {
                    }
                    for (auto& run : gone) self->feed(run, JobRun::Event::claim_lost());
                  }
+                 for (const auto& entry : r.cancel) {
+                   // iamq cancel of a job that may be waiting (token, retry timer): stop it now
+                   // rather than at its next write.
+                   std::vector<RunPtr> asked;
+                   for (const auto& [id, run] : self->runs) {
+                     if (run->entry_id == entry) asked.push_back(run);
+                   }
+                   for (auto& run : asked) self->feed(run, JobRun::Event::cancel_seen());
+                 }
                  if (v.log) {
                    spdlog::info("{} jobs of workers that stopped renewing back in their lanes, {} "
                                 "dead-lettered (past max_reclaims)", r.reclaimed, r.dead);
                  }
+                 if (r.reclaimed > 0) return self->refresh_ready();  // fills after reading
                  if (v.fill) self->fill();
                });
 }
@@ -329,12 +339,17 @@ void Worker::Impl::promote() {
     auto self = w.lock();
     if (!self || !self->keeper.on_promote(!ec, n)) return;
     spdlog::debug("{} delayed jobs due: back in their lanes", n);
+    if (n > 0) return self->refresh_ready();
     self->fill();
   });
 }
 
 void Worker::Impl::claim_poll() {
-  if (!stopping && free_slots() > 0) fill();
+  if (stopping || free_slots() == 0) return;
+  // Jobs other processes put in a lane this worker saw empty (another worker's routing,
+  // iamq retry or resume): <ns>:ready says which accounts; it fills after reading it.
+  if (some_lanes_empty || !ready_rebuilt) return refresh_ready();
+  fill();
 }
 
 void Worker::Impl::tick() {

@@ -4,6 +4,7 @@
 /// starting jobs from lanes) and worker_run.cpp (carrying out one job's run). What to do is
 /// decided by the sans-io parts: account_gate, job_run, lease_keeper.
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -68,6 +69,12 @@ struct AccountState {
   /// (fan-outs leave it out, a job naming it is dead-lettered); what is in its lane still runs.
   bool retired = false;
   bool discovered = false;  ///< came from [organization], not from [accounts.X]
+  /// A claim found its lanes empty: fill() asks for none of its jobs until something says a
+  /// job is there again (this worker routed or handed one back, or <ns>:ready lists it).
+  bool lanes_empty = false;
+  /// Its jobs running here, counted by fill() (valid while busy_gen is fill()'s generation).
+  std::size_t busy = 0;
+  std::uint64_t busy_gen = 0;
 };
 
 /// One job being carried out: its run (sans-io, worker/job_run.hpp) and what the shell
@@ -85,6 +92,9 @@ struct Run {
   std::string root_error;  ///< why root_client could not be made (redacted)
   asio::steady_timer timer;     ///< fleet limiter wait and in-process retry wait
   Clock::time_point queued_at;  ///< when it joined its account's line for a token
+  /// When its last token was granted (until its next request for one or its end: the
+  /// gate's time per call).
+  std::optional<Clock::time_point> granted_at;
   bool probe = false;           ///< the half-open circuit's probe job
   Clock::time_point started = Clock::now();
 
@@ -112,8 +122,13 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
   // ---- starting jobs from lanes (worker_intake.cpp)
   std::size_t free_slots() const;
   void fill();
-  void on_claimed(std::error_code ec, std::vector<queue::Claim> claims,
+  void on_claimed(std::error_code ec, queue::ClaimResult claims,
                   std::map<std::string, AccountGate::Grant> grants);
+  /// Reads <ns>:ready (the accounts whose lanes may hold jobs) into each account's
+  /// lanes_empty, then fills; the first successful read rebuilds the set from the lanes.
+  void refresh_ready();
+  /// Reports one job's time per call to its account's gate (granted_at until now).
+  void end_cycle(Run& run);
   void start_claim(queue::Claim c, bool probe);
 
   // ---- running a job (worker_run.cpp): the shell of JobRun
@@ -192,6 +207,11 @@ struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
   std::map<std::string, std::unique_ptr<AccountState>> accounts;
   std::vector<AccountState*> account_order;  ///< round-robin order of the claims
   std::size_t rr = 0;                        ///< where the next claim's round starts
+  std::uint64_t fill_gen = 0;                ///< fill()'s count, for AccountState::busy
+  bool some_lanes_empty = false;  ///< some account's lanes_empty is set: claim_poll reads <ns>:ready
+  bool ready_reading = false;     ///< a refresh_ready() is outstanding
+  bool ready_again = false;       ///< another one was asked for meanwhile
+  bool ready_rebuilt = false;     ///< <ns>:ready was rebuilt from the lanes (once per start)
   std::map<std::string, RunPtr> runs;        ///< by job id
   std::string intake_cursor = "0-0";
   std::size_t moving = 0;  ///< hand-backs and dead letters outstanding

@@ -120,7 +120,16 @@ void Worker::Impl::route(std::vector<queue::StreamEntry> entries, std::string ne
       self->metrics->redis_ok(true);
     }
     using O = queue::RouteResult::Outcome;
+    bool refresh = false;
     for (const auto& r : rs) {
+      if (r.outcome == O::routed) {
+        auto it = r.account.empty() ? self->accounts.end() : self->accounts.find(r.account);
+        if (it != self->accounts.end()) {
+          it->second->lanes_empty = false;
+        } else {
+          refresh = true;  // a fan-out's children: their accounts are in <ns>:ready
+        }
+      }
       if (r.outcome == O::dead) {
         spdlog::warn("job={} status=dead reason={}", r.id, quote_value(redact_text("invalid job: " + r.error)));
         self->metrics->job_finished("invalid", "dead");
@@ -133,6 +142,7 @@ void Worker::Impl::route(std::vector<queue::StreamEntry> entries, std::string ne
     }
     self->intake_cursor = std::move(next);
     if (self->stopping) return self->maybe_finish_stop();
+    if (refresh) self->refresh_ready();
     self->fill();
     self->read_intake();
   });
@@ -151,34 +161,58 @@ void Worker::Impl::fill() {
   if (stopping || !group_ready || claiming) return;
   const std::size_t free = free_slots();
   if (free == 0 || account_order.empty()) return;
-  std::vector<queue::LaneGrant> grants;
+  // The jobs each account runs here; one in a retry wait uses no token and is not counted.
+  ++fill_gen;
+  for (const auto& [id, run] : runs) {
+    AccountState& a = *run->account;
+    if (a.busy_gen != fill_gen) {
+      a.busy_gen = fill_gen;
+      a.busy = 0;
+    }
+    if (run->fsm->state() != JobRun::State::retry_waiting) ++a.busy;
+  }
+  // Round-robin from rr over the accounts that may have work, asking each gate; enough of
+  // them to fill every free slot even if some lanes turn out empty, not every account (the
+  // cost of a start must not grow with the accounts configured).
+  const std::size_t want = 2 * free + 8;
+  std::vector<std::pair<std::size_t, AccountState*>> open;  // (busy, account)
   std::map<std::string, AccountGate::Grant> given;
   const std::size_t n = account_order.size();
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0; i < n && open.size() < want; ++i) {
     AccountState& acct = *account_order[(rr + i) % n];
+    if (acct.lanes_empty) continue;
+    acct.gate.set_busy(acct.busy_gen == fill_gen ? acct.busy : 0);
     auto g = acct.gate.grant(free);
     if (g.jobs == 0) continue;
-    grants.push_back({acct.name, g.jobs});
+    open.emplace_back(acct.gate.busy(), &acct);
     given[acct.name] = g;
   }
   rr = (rr + 1) % n;
-  if (grants.empty()) return;
+  if (open.empty()) return;
+  // Accounts with fewer jobs running first: claim.lua starts one job per account per pass in
+  // this order, so a slot goes to an account that has none before a second job of another.
+  std::stable_sort(open.begin(), open.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<queue::LaneGrant> grants;
+  grants.reserve(open.size());
+  for (const auto& [busy, acct] : open) grants.push_back({acct->name, given[acct->name].jobs});
   claiming = true;
-  queue->claim(grants, free,
-               [w = weak_from_this(), given](std::error_code ec, std::vector<queue::Claim> cs) {
-                 if (auto self = w.lock()) self->on_claimed(ec, std::move(cs), given);
-               });
+  queue->start_jobs(grants, free, [w = weak_from_this(), given](std::error_code ec, queue::ClaimResult r) {
+    if (auto self = w.lock()) self->on_claimed(ec, std::move(r), given);
+  });
 }
 
-void Worker::Impl::on_claimed(std::error_code ec, std::vector<queue::Claim> claims,
+void Worker::Impl::on_claimed(std::error_code ec, queue::ClaimResult r,
                               std::map<std::string, AccountGate::Grant> grants) {
   claiming = false;
   std::map<std::string, std::size_t> started;
-  for (const auto& c : claims) {
-    auto parsed = parse_job(c.job_json);
-    if (auto* j = std::get_if<Job>(&parsed)) ++started[j->account];
-  }
+  for (const auto& c : r.started) ++started[c.account];
   for (auto& [name, g] : grants) accounts.at(name)->gate.on_claimed(g, started[name]);
+  for (const auto& name : r.empty) {
+    if (auto it = accounts.find(name); it != accounts.end()) {
+      it->second->lanes_empty = true;
+      some_lanes_empty = true;
+    }
+  }
   if (ec) {
     if (!claim_error_logged) {
       spdlog::error("redis: starting jobs from the lanes failed: {}; trying again", ec.message());
@@ -190,18 +224,43 @@ void Worker::Impl::on_claimed(std::error_code ec, std::vector<queue::Claim> clai
     spdlog::info("redis: starting jobs again");
     claim_error_logged = false;
   }
-  const bool more = !claims.empty();
-  for (auto& c : claims) {
-    bool probe = false;
-    auto parsed = parse_job(c.job_json);
-    if (auto* j = std::get_if<Job>(&parsed)) {
-      auto it = grants.find(j->account);
-      probe = it != grants.end() && it->second.probe;
-    }
+  const bool more = !r.started.empty();
+  for (auto& c : r.started) {
+    auto it = grants.find(c.account);
+    const bool probe = it != grants.end() && it->second.probe;
     start_claim(std::move(c), probe);
   }
   if (stopping) return maybe_finish_stop();
   if (more) fill();
+}
+
+void Worker::Impl::refresh_ready() {
+  if (stopping) return;
+  if (ready_reading) {
+    ready_again = true;
+    return;
+  }
+  ready_reading = true;
+  queue->ready_accounts(!ready_rebuilt, [w = weak_from_this()](std::error_code ec, std::vector<std::string> names) {
+    auto self = w.lock();
+    if (!self || self->finalized) return;
+    self->ready_reading = false;
+    if (!ec) {
+      // Redis's answer at the moment it ran: later claims' and routes' answers come after it
+      // on the same connection, so no newer mark is overwritten.
+      self->ready_rebuilt = true;
+      for (auto& [name, acct] : self->accounts) acct->lanes_empty = true;
+      for (const auto& name : names) {
+        if (auto it = self->accounts.find(name); it != self->accounts.end()) it->second->lanes_empty = false;
+      }
+      self->some_lanes_empty = names.size() < self->accounts.size();
+    }
+    if (self->ready_again) {
+      self->ready_again = false;
+      return self->refresh_ready();
+    }
+    self->fill();
+  });
 }
 
 void Worker::Impl::start_claim(queue::Claim c, bool probe) {

@@ -102,8 +102,15 @@ void Worker::Impl::acquire(const RunPtr& run) {
   });
 }
 
+void Worker::Impl::end_cycle(Run& run) {
+  if (!run.granted_at) return;
+  run.account->gate.on_cycle(Clock::now() - *run.granted_at);
+  run.granted_at.reset();
+}
+
 void Worker::Impl::enter_line(const RunPtr& run) {
   AccountState& acct = *run->account;
+  end_cycle(*run);
   run->queued_at = Clock::now();
   acct.waiting.push_back(run);
   update_waiting(acct);
@@ -125,7 +132,8 @@ void Worker::Impl::dispatch(AccountState& acct) {
     }
     if (!acct.gate.limiter().try_acquire()) break;
     acct.waiting.pop_front();
-    metrics->limiter_wait(acct.name, "account", Clock::now() - run->queued_at);
+    run->granted_at = Clock::now();
+    metrics->limiter_wait(acct.name, "account", run->granted_at.value() - run->queued_at);
     feed(run, JobRun::Event::granted());
   }
   update_waiting(acct);
@@ -215,6 +223,7 @@ void Worker::Impl::on_call_done(const RunPtr& run, client::Outcome outcome, clie
 }
 
 void Worker::Impl::wait_retry(const RunPtr& run, const JobRun::Action& a) {
+  end_cycle(*run);
   log_job(spdlog::level::debug, *run, "retry_scheduled",
           "class=" + a.retry_class + " wait_ms=" + std::to_string(a.delay.count()) +
               " where=timer action=" + run->fsm->call()->action);
@@ -256,6 +265,7 @@ void Worker::Impl::on_run_over(const RunPtr& run, const JobRun::Action& a) {
                   (run->fsm->call() ? run->fsm->call()->action : std::string("start")) + "\"");
       metrics->job_handed_back(a.reason);
       release_probe(run);
+      run->account->lanes_empty = false;  // it is back at the front of its lane
       remove_run(run);
       if (stopping) return maybe_finish_stop();
       return fill();
@@ -299,6 +309,7 @@ void Worker::Impl::dead_letter(const std::string& id, const std::string& entry_i
 }
 
 void Worker::Impl::remove_run(const RunPtr& run) {
+  end_cycle(*run);
   auto it = runs.find(run->id);
   if (it != runs.end() && it->second == run) runs.erase(it);
   metrics->in_flight(runs.size());

@@ -4,11 +4,13 @@
 -- the order given, one job per account per pass; within an account urgent before normal
 -- before bulk, except that every ARGV[5]-th start of the account takes bulk first.
 -- ARGV[4] most jobs to start, [5] bulk share (0: none), then pairs: account, most jobs.
--- Returns, per started job, a flat group of 10: id, entry, status before, delivery number,
--- checkpoint, job JSON, reclaims, resumes, handbacks, priority.
+-- Returns {started, empty}: started holds, per started job, a flat group of 11: id, entry,
+-- status before, delivery number, checkpoint, job JSON, reclaims, resumes, handbacks,
+-- priority, account; empty lists the granted accounts whose lanes were all empty (each leaves
+-- <ns>:ready, the set of accounts whose lanes may hold jobs, which to_lane adds to).
 local total, every = tonumber(ARGV[4]), tonumber(ARGV[5])
-local out = {}
-if total <= 0 or redis.call('HEXISTS', K_PAUSED, '*') == 1 then return out end
+local out, empty = {}, {}
+if total <= 0 or redis.call('HEXISTS', K_PAUSED, '*') == 1 then return {out, empty} end
 local accts, caps, active = {}, {}, {}
 for i = 6, #ARGV - 1, 2 do
   local a, c = ARGV[i], tonumber(ARGV[i + 1])
@@ -34,7 +36,7 @@ local function peek(acct)
   return nil
 end
 
-local function start(id)
+local function start(id, acct)
   local k = jobkey(id)
   local r = redis.call('HMGET', k, 'status', 'job', 'checkpoint', 'reclaims', 'resumes',
                        'handbacks', 'priority', 'where')
@@ -66,6 +68,7 @@ local function start(id)
   o[#o + 1] = tonumber(r[5] or '0') or 0
   o[#o + 1] = tonumber(r[6] or '0') or 0
   o[#o + 1] = r[7] or 'normal'
+  o[#o + 1] = acct
   return true
 end
 
@@ -79,8 +82,12 @@ while got < total and #active > 0 do
       local started = false
       while true do
         local id, lk = peek(accts[i])
-        if not id then break end
-        local ok = start(id)
+        if not id then
+          redis.call('SREM', K_READY, accts[i])
+          empty[#empty + 1] = accts[i]
+          break
+        end
+        local ok = start(id, accts[i])
         redis.call('LPOP', lk)
         if ok then started = true break end
       end
@@ -94,4 +101,4 @@ while got < total and #active > 0 do
   if got >= total then break end
   active = next_active
 end
-return out
+return {out, empty}

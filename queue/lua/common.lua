@@ -27,6 +27,7 @@ local K_CIRCUITS = ns .. ':circuits'
 local K_PAUSED = ns .. ':paused'
 local K_LANES = ns .. ':lanes'
 local K_STARTS = ns .. ':starts'
+local K_READY = ns .. ':ready'
 local GROUP = 'workers'
 
 local function jobkey(id) return ns .. ':job:' .. id end
@@ -159,7 +160,9 @@ child_hook = function(id, status)
 end
 
 -- Lanes: one list of job ids per account and priority, FIFO (RPUSH, LPOP); <ns>:lanes is the
--- set of lane keys (for stats and drained).
+-- set of lane keys (for stats and drained); <ns>:ready the set of accounts whose lanes may
+-- hold jobs (added to here, left when claim.lua finds the account's lanes empty), so that a
+-- worker asks only for accounts with work (queue/lua/ready.lua).
 local function norm_prio(p)
   if p == 'urgent' or p == 'bulk' then return p end
   return 'normal'
@@ -173,6 +176,7 @@ local function to_lane(id, acct, prio, front)
   local lk = lanekey(acct, prio)
   if front then redis.call('LPUSH', lk, id) else redis.call('RPUSH', lk, id) end
   redis.call('SADD', K_LANES, lk)
+  redis.call('SADD', K_READY, acct)
   redis.call('HSET', jobkey(id), 'where', 'lane', 'entry', '', 'consumer', '')
   return lk
 end

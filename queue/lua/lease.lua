@@ -3,19 +3,29 @@
 -- least ARGV[4] ms, so a live claim of this worker is never taken back. A taken-back job goes
 -- to the front of its lane (reclaims + 1) or, past ARGV[7] reclaims (0: no limit), to the
 -- dead letters. ARGV[5] XAUTOCLAIM cursor, [6] count.
--- Returns {lost entries, next cursor, reclaimed, dead}.
+-- Returns {lost entries, next cursor, reclaimed, dead, cancel}: cancel lists the renewed entries
+-- whose job `iamq cancel` asked to stop (the worker stops it even while it waits for a token or
+-- a retry, when no write of its own would tell it).
 local min_idle, cursor, count, max_reclaims = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
-local lost = {}
+local lost, cancel = {}, {}
 for i = 8, #ARGV do
   local entry = ARGV[i]
   if owns(entry) then
     redis.call('XCLAIM', K_JOBS, GROUP, consumer, 0, entry, 'JUSTID')
+    local row = redis.call('XRANGE', K_JOBS, entry, entry)[1]
+    local f = row and row[2] or {}
+    for j = 1, #f - 1, 2 do
+      if f[j] == 'id' then
+        local c = redis.call('HGET', jobkey(f[j + 1]), 'cancel')
+        if c and c ~= '' then cancel[#cancel + 1] = entry end
+      end
+    end
   else
     lost[#lost + 1] = entry
   end
 end
 local r = redis.pcall('XAUTOCLAIM', K_JOBS, GROUP, consumer, min_idle, cursor, 'COUNT', count)
-if type(r) == 'table' and r.err then return {lost, '0-0', 0, 0} end
+if type(r) == 'table' and r.err then return {lost, '0-0', 0, 0, cancel} end
 local reclaimed, dead = 0, 0
 for _, e in ipairs(r[2]) do
   local id = ''
@@ -50,4 +60,4 @@ for _, e in ipairs(r[2]) do
   end
   ack(e[1])
 end
-return {lost, r[1], reclaimed, dead}
+return {lost, r[1], reclaimed, dead, cancel}

@@ -2,6 +2,8 @@
 // the bulk share, round-robin across accounts, not_before, pause, cancel, retry, delivery
 // counts (the false dead letter), the lease keeper never taking back a live claim, and the
 // dead-letter retry defects (invalid letters by id, bounded scans).
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/queue/queue_fixture.hpp"
@@ -68,6 +70,49 @@ TEST_F(QueueTest, AccountsAreServedRoundRobinAndABacklogDoesNotDelayAnother) {
       ioc_, [&](auto cb) { c.queue->claim({{"A", 1}, {"B", 0}}, 10, cb); });
   ASSERT_FALSE(ec2);
   EXPECT_EQ(ids_of(capped), (std::vector<std::string>{"a3"}));
+}
+
+// A worker asks only for accounts that may have work (issue 10's scale-in-accounts figure):
+// every move into a lane adds the account to <ns>:ready, a claim that finds an account's lanes
+// empty names it and takes it out, and a worker's start rebuilds the set from the lanes.
+TEST_F(QueueTest, ReadyAccountsFollowTheLanesAndAClaimNamesTheEmptyOnes) {
+  Consumer c(ioc_, ep_, "c");
+  auto ready = [&](bool rebuild) {
+    auto [ec, names] = wait<std::vector<std::string>>(ioc_, [&](auto cb) { c.queue->ready_accounts(rebuild, cb); });
+    EXPECT_FALSE(ec);
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ready(false), V{});
+  enqueue(c, {job_with("a0", {{"account", "A"}}), job_with("b0", {{"account", "B"}}),
+              job_with("b1", {{"account", "B"}, {"priority", "bulk"}})});
+  auto routed = route(c, intake(c));
+  ASSERT_EQ(routed.size(), 3u);
+  EXPECT_EQ(routed[0].account, "A") << "the route result names the lane's account";
+  EXPECT_EQ(ready(false), (V{"A", "B"}));
+  auto start = [&](std::vector<LaneGrant> grants, std::size_t max) {
+    auto [ec, r] = wait<ClaimResult>(ioc_, [&](auto cb) { c.queue->start_jobs(grants, max, cb); });
+    EXPECT_FALSE(ec);
+    return r;
+  };
+  auto r = start({{"A", 5}, {"B", 5}, {"C", 5}}, 10);
+  EXPECT_EQ(ids_of(r.started), (V{"a0", "b0", "b1"}));
+  EXPECT_EQ(r.started[0].account, "A");
+  EXPECT_EQ(r.started[2].account, "B");
+  EXPECT_EQ(r.empty, (V{"C", "A", "B"})) << "C had nothing; A and B ran out on the second pass";
+  EXPECT_EQ(ready(false), V{});
+  // A lane written without <ns>:ready (an older worker): the rebuild finds it.
+  enqueue(c, {job_with("a1", {{"account", "A"}})});
+  route(c, intake(c));
+  EXPECT_EQ(ready(false), V{"A"});
+  cmd({"DEL", "t:ready"});
+  EXPECT_EQ(ready(false), V{});
+  EXPECT_EQ(ready(true), V{"A"});
+  // An account not reached (the claim's total was used up) is not named empty.
+  r = start({{"A", 1}, {"D", 1}}, 1);
+  EXPECT_EQ(ids_of(r.started), V{"a1"});
+  EXPECT_EQ(r.empty, V{});
 }
 
 TEST_F(QueueTest, NotBeforeWaitsInTheDelayedSetAndAPastOneRunsNow) {
@@ -159,8 +204,12 @@ TEST_F(QueueTest, CancelEndsWaitingJobsAtOnceAndAsksRunningOnesToStop) {
   EXPECT_EQ(integer({"ZCARD", "t:delayed"}), 0);
   auto running = claim(c, 10);
   ASSERT_EQ(ids_of(running), std::vector<std::string>{"run"});
+  EXPECT_TRUE(lease(c, {running[0].entry_id}, 60s).cancel.empty());
   EXPECT_EQ(std::get<1>(cancel("run")), CancelOutcome::requested);
   EXPECT_EQ(record("run")["status"], "running");
+  // The lease keeper's renewal names it too: a job waiting for a token or a retry timer
+  // makes no write that would tell its worker.
+  EXPECT_EQ(lease(c, {running[0].entry_id}, 60s).cancel, std::vector<std::string>{running[0].entry_id});
   EXPECT_EQ(wait_done(ioc_, [&](auto cb) {
               c.queue->record_step("run", running[0].entry_id, R"({"action":"GetUser"})", "", cb);
             }),

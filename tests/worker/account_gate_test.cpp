@@ -34,7 +34,8 @@ client::IamError credentials_error() {
 
 TEST(AccountGate, GrantsWholeTokensUpToTheFreeSlots) {
   FakeClock clock;
-  AccountGate g("a", limits(10, 5), 1min, clock.fn());
+  // 100 calls/s: 11 jobs wanted at the first guess of 100 ms per call, more than the tokens.
+  AccountGate g("a", limits(100, 5), 1min, clock.fn());
   EXPECT_EQ(g.grant(64).jobs, 5u);  // a full bucket of 5
   EXPECT_EQ(g.grant(3).jobs, 3u);   // fewer free slots than tokens
   EXPECT_EQ(g.grant(0).jobs, 0u);
@@ -58,7 +59,7 @@ TEST(AccountGate, NoTokenOrJobsWaitingForOneKeepTheJobsInTheirLane) {
 
 TEST(AccountGate, PauseClosesTheGateAndResumeOpensIt) {
   FakeClock clock;
-  AccountGate g("a", limits(10, 5), 1min, clock.fn());
+  AccountGate g("a", limits(100, 5), 1min, clock.fn());
   g.set_paused(true);
   EXPECT_EQ(g.grant(10).jobs, 0u);
   EXPECT_EQ(g.closed_reason(), "paused");
@@ -68,7 +69,7 @@ TEST(AccountGate, PauseClosesTheGateAndResumeOpensIt) {
 
 TEST(AccountGate, OpenCircuitLetsOneProbeThroughWhenDueAndGivesAnUnusedProbeBack) {
   FakeClock clock;
-  AccountGate g("a", limits(10, 5), 1min, clock.fn());
+  AccountGate g("a", limits(100, 5), 1min, clock.fn());
   g.breaker().on_credentials_error(credentials_error());
   EXPECT_EQ(g.grant(10).jobs, 0u);
   EXPECT_EQ(g.closed_reason(), "circuit_open");
@@ -86,6 +87,54 @@ TEST(AccountGate, OpenCircuitLetsOneProbeThroughWhenDueAndGivesAnUnusedProbeBack
   EXPECT_EQ(g.grant(10).jobs, 0u);
   g.breaker().on_success();
   EXPECT_EQ(g.grant(10).jobs, 5u);
+}
+
+// Issue 10's many-accounts figure: 50 accounts at 10 calls/s and 64 slots. A job makes one
+// call after another (about 25 ms each here), so one job alone uses its account's 10 calls/s;
+// a full bucket of 5 tokens used to start 5 jobs of one account that then shared its rate,
+// holding 5 slots that other accounts had no job in.
+TEST(AccountGate, StartsNoMoreJobsThanTheAccountsRateCanKeepBusy) {
+  FakeClock clock;
+  AccountGate g("a", limits(10, 5), 1min, clock.fn());
+  EXPECT_EQ(g.cycle(), AccountGate::kInitialCycle);
+  EXPECT_EQ(g.wanted_running(), 2u) << "ceil(10/s x 100 ms) + 1 before anything is measured";
+  g.on_cycle(25ms);
+  EXPECT_EQ(g.cycle(), 25ms) << "the first sample replaces the guess";
+  EXPECT_EQ(g.wanted_running(), 2u) << "ceil(10/s x 25 ms) + 1";
+  EXPECT_EQ(g.grant(64).jobs, 2u) << "5 tokens, but 2 jobs use the whole rate";
+  g.set_busy(1);
+  EXPECT_EQ(g.grant(64).jobs, 1u);
+  g.set_busy(2);
+  EXPECT_EQ(g.grant(64).jobs, 0u);
+  EXPECT_EQ(g.closed_reason(), "busy");
+  g.set_busy(0);
+  EXPECT_EQ(g.grant(1).jobs, 1u) << "still no more than the free slots";
+}
+
+TEST(AccountGate, AFastAccountWantsAsManyJobsAsItsRateTimesTheTimePerCall) {
+  FakeClock clock;
+  AccountGate g("a", limits(1000, 50), 1min, clock.fn());
+  g.on_cycle(20ms);
+  EXPECT_EQ(g.wanted_running(), 21u) << "ceil(1000/s x 20 ms) + 1";
+  EXPECT_EQ(g.grant(256).jobs, 21u);
+  g.set_busy(21);
+  EXPECT_EQ(g.grant(256).jobs, 0u);
+  // The calls get slower (the endpoint's latency grows): the average follows, by 1/8 a sample.
+  for (int i = 0; i < 40; ++i) g.on_cycle(40ms);
+  const double ms = std::chrono::duration<double, std::milli>(g.cycle()).count();
+  EXPECT_NEAR(ms, 40.0, 0.1);
+  EXPECT_EQ(g.wanted_running(), 41u);
+  EXPECT_EQ(g.grant(256).jobs, 20u) << "21 running, 41 wanted, 50 tokens";
+  g.on_cycle(-5ms);  // a clock going backwards is no sample
+  EXPECT_EQ(g.wanted_running(), 41u);
+}
+
+TEST(AccountGate, AnAccountWithoutARealLimitIsBoundByTheFreeSlotsAlone) {
+  FakeClock clock;
+  AccountGate g("a", limits(1e12, 1e9), 1min, clock.fn());
+  EXPECT_GE(g.wanted_running(), 1000000u);
+  g.set_busy(255);
+  EXPECT_EQ(g.grant(1).jobs, 1u);
 }
 
 // Failure injection by counting: the circuit opens after the Nth grant, for every N; no
