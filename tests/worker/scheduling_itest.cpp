@@ -62,6 +62,33 @@ TEST_F(Scheduling, CancelStopsARunningJobBeforeItsNextCallAndKeepsItsRecord) {
   EXPECT_EQ(w->wait(seconds(20)), 0);
 }
 
+// A job waiting for its account's next token writes nothing, so no write's answer tells it of
+// a cancel: the lease keeper's renewal does (every visibility_timeout / 3), and the job ends
+// while it waits, without the call its token would have let out. Before the renewal said so,
+// the job made its next call when the token came and only stopped at that call's step write.
+TEST_F(Scheduling, CancelStopsAJobWaitingForItsAccountsNextToken) {
+  start_emulator_args({"--generate-users", "1", "--random-seed", "7"});
+  WorkerConfig cfg;
+  cfg.rate = 0.1;  // one token every 10 s after the first
+  cfg.burst = 1;
+  cfg.visibility_timeout = "3s";  // renewal every second
+  write_config(cfg);
+  json steps_list = json::array();
+  for (int i = 0; i < 3; ++i) steps_list.push_back({{"action", "GetUser"}, {"params", {{"UserName", user(1)}}}});
+  enqueue({{{"id", "waits"}, {"type", "iam_calls"}, {"steps", steps_list}}});
+  auto w = start_worker({});
+  ASSERT_TRUE(wait_until([&] { return steps("waits").size() == 1; }, seconds(20)));
+  ASSERT_EQ(iamq({"cancel", "waits", "--reason", "not this one"}).status, 0);
+  // Well before the next token (10 s after the first call).
+  ASSERT_TRUE(wait_until([&] { return job_status("waits") == "cancelled"; }, seconds(6)))
+      << "still " << job_status("waits");
+  EXPECT_EQ(steps("waits").size(), 1u);
+  EXPECT_EQ(job_result("waits")["calls"].get<std::size_t>(), 1u);
+  EXPECT_EQ(calls_of(emulator_calls(), "GetUser"), 1);
+  w->signal(SIGTERM);
+  EXPECT_EQ(w->wait(seconds(20)), 0);
+}
+
 TEST_F(Scheduling, CancelledAndScheduledJobsMakeNoCall) {
   start_emulator_args({"--generate-users", "3", "--random-seed", "7"});
   write_config(WorkerConfig());
