@@ -216,7 +216,7 @@ JobRun::Action JobRun::on_answered(const Event& e) {
     // checkpoint still points at it.
     a.step = make_step_record(facts, outcome, StepDisposition::handed_back);
     then_ = Then::hand_back_circuit;
-    a.checkpoint = redact(checkpoint(), false).dump();
+    a.checkpoint = dump_redacted_by_name(checkpoint());
     return a;
   }
   if (err && RetryPolicy::retryable(err->error_class)) {
@@ -240,18 +240,21 @@ JobRun::Action JobRun::on_answered(const Event& e) {
       final_.error = a.error;
       // The step comes from make_step_record (redacted there); the checkpoint is redacted by
       // names only: its values are what a resumed job sends again.
-      a.checkpoint = redact(checkpoint(), false).dump();
+      a.checkpoint = dump_redacted_by_name(checkpoint());
       return a;
     }
     // Attempts spent: the planner fails the job with this (last) error.
   }
   a.step = make_step_record(facts, outcome, StepDisposition::done);
-  before_outcome_ = planner_->checkpoint();
+  // The planner's state before this outcome (a failed job resumes at the call that failed) is
+  // the one after the previous outcome: taken over, not computed again for every call.
+  before_outcome_ = planner_cp_.is_null() ? planner_->checkpoint() : std::move(planner_cp_);
   planner_->on_outcome(outcome);
   call_attempts_ = 0;
   class_attempts_.clear();
   then_ = Then::next;
-  a.checkpoint = redact(checkpoint(), false).dump();
+  planner_cp_ = planner_->checkpoint();
+  a.checkpoint = dump_redacted_by_name(nlohmann::json{{"v", 1}, {"planner", planner_cp_}});
   return a;
 }
 

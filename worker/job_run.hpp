@@ -182,6 +182,7 @@ class JobRun {
   /// The planner's checkpoint before the outcome of the last call: where `iamq retry`
   /// resumes a job that failed on that call.
   nlohmann::json before_outcome_;
+  nlohmann::json planner_cp_;  ///< the planner's checkpoint after the last outcome (null: none yet)
   int calls_ = 0;
   State state_ = State::idle;
   Then then_ = Then::next;      ///< what follows the step record being written

@@ -87,11 +87,39 @@ bool is_secret_name(std::string_view name) {
   static constexpr std::array<std::string_view, 7> kFragments = {
       "password", "secret", "token", "privatekey", "sshpublickeybody", "certificatebody", "authenticationcode"};
   if (name.size() < 5) return false;  // the shortest fragment
-  std::string lower(name.size(), '\0');
-  std::transform(name.begin(), name.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return std::any_of(kFragments.begin(), kFragments.end(),
-                     [&](std::string_view f) { return lower.find(f) != std::string::npos; });
+  // Case-insensitive substring search without a lowered copy: this runs for every name in
+  // every step record and checkpoint.
+  const auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  for (const std::string_view f : kFragments) {
+    if (f.size() > name.size()) continue;
+    for (std::size_t at = 0; at + f.size() <= name.size(); ++at) {
+      if (lower(name[at]) != f[0]) continue;
+      std::size_t k = 1;
+      while (k < f.size() && lower(name[at + k]) == f[k]) ++k;
+      if (k == f.size()) return true;
+    }
+  }
+  return false;
+}
+
+bool has_secret_names(const nlohmann::json& j, int depth) {
+  if (depth > kMaxDepth) return true;  // redact() replaces it
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      if ((is_secret_name(k) && !v.is_null()) || has_secret_names(v, depth + 1)) return true;
+    }
+  } else if (j.is_array()) {
+    if (j.size() == 2 && j[0].is_string() && is_secret_name(j[0].get_ref<const std::string&>())) return true;
+    for (const auto& v : j) {
+      if (has_secret_names(v, depth + 1)) return true;
+    }
+  }
+  return false;
+}
+
+std::string dump_redacted_by_name(const nlohmann::json& j) {
+  // Most checkpoints hold no secret name at all: then nothing is copied.
+  return has_secret_names(j, 0) ? redact(j, false).dump() : j.dump();
 }
 
 std::string redact_text(std::string_view text) {

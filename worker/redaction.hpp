@@ -30,6 +30,13 @@ bool is_secret_name(std::string_view name);
 /// called "Password=x" (IAM allows '=' in names).
 nlohmann::json redact(const nlohmann::json& j, bool in_strings = true);
 
+/// True when redact(j, false) would change `j` (a secret-named key or pair, or nesting too
+/// deep), found without copying anything. `depth`: where `j` sits (0 at the top).
+bool has_secret_names(const nlohmann::json& j, int depth = 0);
+
+/// redact(j, false).dump(), without the copy when there is nothing to redact.
+std::string dump_redacted_by_name(const nlohmann::json& j);
+
 /// `text` with the value after every secret name replaced, in the shapes such text takes:
 /// `Name=value` (Query strings, descriptions, log key=value pairs), `"Name":"value"` and
 /// `"Name":123` (JSON that did not parse), `<Name>value` (XML), `Name: value` (messages).

@@ -44,7 +44,7 @@ nlohmann::json error_json(const client::IamError& e) {
 
 nlohmann::json make_step_record(const StepFacts& facts, const client::Outcome& outcome,
                                 StepDisposition disposition, std::chrono::milliseconds retry_in) {
-  nlohmann::json j = {{"action", facts.action},
+  nlohmann::json j = {{"action", redact_text(facts.action)},
                       {"params", redact_params(facts.params)},
                       {"attempt", facts.attempt},
                       {"duration_ms", facts.duration.count()},
@@ -54,23 +54,26 @@ nlohmann::json make_step_record(const StepFacts& facts, const client::Outcome& o
   if (facts.dry_run) j["dry_run"] = true;
   if (outcome.ok) {
     j["result"] = "ok";
-    j["request_id"] = outcome.ok->request_id;
+    j["request_id"] = redact_text(outcome.ok->request_id);
     if (outcome.ok->http_status) j["http_status"] = outcome.ok->http_status;
   } else if (outcome.error) {
     const auto& e = *outcome.error;
     j["result"] = e.error_class == client::ErrorClass::absent        ? "absent"
                   : e.error_class == client::ErrorClass::unsupported ? "unsupported"
                                                                      : "error";
-    j["code"] = e.code;
+    j["code"] = redact_text(e.code);
     j["class"] = std::string(client::to_string(e.error_class));
-    j["message"] = e.message;
-    j["request_id"] = e.request_id;
+    j["message"] = redact_text(e.message);
+    j["request_id"] = redact_text(e.request_id);
     if (e.http_status) j["http_status"] = e.http_status;
   }
   if (disposition == StepDisposition::retry || disposition == StepDisposition::delayed) {
     j["retry_in_ms"] = retry_in.count();
   }
-  return redact(j);
+  // Every text that came from the job or the answer went through redact_params() or
+  // redact_text() above; the rest (action, class, disposition) are iamq's own words, so the
+  // record needs no second pass over all of it.
+  return j;
 }
 
 }  // namespace iamq::worker
