@@ -24,9 +24,9 @@
 #include "client/endpoint.hpp"
 #include "client/sts_client.hpp"
 #include "cli/commands.hpp"
+#include "cli/organization_listing.hpp"
 #include "config/config.hpp"
 #include "worker/account_credentials.hpp"
-#include "worker/organization_accounts.hpp"
 #include "worker/redaction.hpp"
 
 namespace iamq::commands {
@@ -135,30 +135,18 @@ void run_accounts(const GlobalOptions& g, const AccountsOptions& o) {
   // [organization]: listed once, as the worker does at start.
   json org = nullptr;
   bool failed = false;
-  // Outlive the loop's handlers: a listing that did not end in time may still complete later.
-  std::optional<std::optional<client::IamError>> answer;
-  std::vector<client::OrgAccount> listed;
+  OrganizationListing listing;
   if (cfg.organization.enabled) {
-    worker::OrganizationAccounts discovery(transport, credentials, cfg, env);
-    discovery.discover([&answer, &listed](std::optional<client::IamError> err, std::vector<client::OrgAccount> l) {
-      if (answer) return;
-      answer = std::move(err);
-      listed = std::move(l);
-    });
-    ioc.run_for(bound);
-    ioc.restart();
-    org = {{"account", cfg.organization.account}, {"endpoint", discovery.endpoint()}};
-    if (!answer || *answer) {
+    listing = add_organization_accounts(ioc, transport, credentials, cfg, env, bound);
+    org = {{"account", cfg.organization.account}, {"endpoint", listing.endpoint}};
+    if (!listing.ok) {
       failed = true;
-      const std::string why = !answer ? std::string("no answer in time") : worker::redact_text((**answer).message);
-      org["error"] = why;
+      org["error"] = listing.error;
       if (!o.json) std::cerr << "iamq: organization: listing the accounts with account " << cfg.organization.account
-                             << " failed: " << why << "\n";
+                             << " failed: " << listing.error << "\n";
     } else {
-      auto used = worker::select_discovered(cfg, listed);
-      org["listed"] = listed.size();
-      org["used"] = used.size();
-      for (auto& a : used) cfg.accounts.emplace(a.name, std::move(a));
+      org["listed"] = listing.listed;
+      org["used"] = listing.used;
     }
   }
 

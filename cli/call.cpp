@@ -19,6 +19,7 @@
 #include "worker/account_credentials.hpp"
 #include "config/config.hpp"
 #include "cli/commands.hpp"
+#include "cli/organization_listing.hpp"
 
 namespace iamq::commands {
 
@@ -71,20 +72,39 @@ void log_to_stderr(const std::string& level) {
 
 void run_call(const GlobalOptions& g, const CallOptions& o) {
   log_to_stderr(g.log_level.value_or("info"));
-  const config::Config cfg = resolve_config(g);
+  config::Config cfg = resolve_config(g);
+  const auto env = client::environment_snapshot();
+  boost::asio::io_context ioc;
+  client::CurlMultiTransport transport(ioc);
+  // The account's provider (default chain, profile, static keys, role_arn via source): a
+  // missing or refused credential fails the call with a credentials error naming the source.
+  worker::AccountCredentials credentials(transport, cfg, env);
+  const auto bound = 2 * (cfg.connect_timeout + cfg.request_timeout) + std::chrono::seconds(5);
+
+  // An account the worker finds through [organization] (org-<account id>): listed once, as
+  // the worker does at start.
+  OrganizationListing listing;
+  std::string org_note;
+  if (!cfg.accounts.count(o.account) && cfg.organization.enabled && config::is_discovered_account_name(o.account)) {
+    listing = add_organization_accounts(ioc, transport, credentials, cfg, env, bound);
+    org_note = listing.ok ? "; the organization lists " + std::to_string(listing.listed) + " account(s), " +
+                                std::to_string(listing.used) + " used"
+                          : "; listing the organization with account " + cfg.organization.account +
+                                " failed: " + listing.error;
+  }
   auto acc = cfg.accounts.find(o.account);
   if (acc == cfg.accounts.end()) {
     std::string known;
     for (const auto& [name, _] : cfg.accounts) known += (known.empty() ? "" : ", ") + name;
-    throw config::ConfigError("--account: no account named \"" + o.account +
-                              "\" (configured: " + known + ")");
+    throw config::ConfigError("--account: no account named \"" + o.account + "\" (configured: " + known + org_note +
+                              ")");
   }
   const config::Account& account = acc->second;
 
   client::IamClientOptions copts;
   try {
     copts.endpoint = client::parse_endpoint(
-        client::endpoint_url(account.endpoint, client::environment_snapshot(), account.region));
+        client::endpoint_url(account.endpoint, env, account.region));
   } catch (const client::EndpointError& e) {
     throw config::ConfigError(std::string("accounts.") + account.name + ".endpoint: " + e.what());
   }
@@ -102,11 +122,6 @@ void run_call(const GlobalOptions& g, const CallOptions& o) {
     params.emplace_back(p.substr(0, eq), p.substr(eq + 1));
   }
 
-  boost::asio::io_context ioc;
-  client::CurlMultiTransport transport(ioc);
-  // The account's provider (default chain, profile, static keys, role_arn via source): a
-  // missing or refused credential fails the call with a credentials error naming the source.
-  worker::AccountCredentials credentials(transport, cfg, client::environment_snapshot());
   client::IamClient client(transport, copts, credentials.provider(account.name));
   spdlog::debug("call {} on {} (region {}, account {})", o.action, copts.endpoint.url(),
                 copts.region, account.name);
@@ -121,7 +136,7 @@ void run_call(const GlobalOptions& g, const CallOptions& o) {
                 outcome = std::move(out);
               });
   // The request timeout bounds the call; the margin covers a credentials retry.
-  ioc.run_for(2 * (cfg.connect_timeout + cfg.request_timeout) + std::chrono::seconds(5));
+  ioc.run_for(bound);
   if (!outcome) {
     transport.stop();
     throw CommandFailed(1, "call " + o.action + ": no answer in time");
@@ -177,7 +192,7 @@ void add_call_command(CLI::App& app, const GlobalOptions& g) {
   cmd->add_option("params", o->params, "Request parameters as Name=Value (e.g. UserName=alice)")
       ->check(CLI::Validator(check_param, "Name=Value", "NameValue"));
   cmd->add_flag("--json", o->json, "Print the result (or error) as JSON");
-  cmd->add_option("--account", o->account, "Configured account to use (default: default)");
+  cmd->add_option("--account", o->account, "Account to use: a configured one, or org-<account id> from [organization] (default: default)");
   cmd->footer(
       "Endpoint: the account's endpoint, else AWS_ENDPOINT_URL_IAM, else AWS_ENDPOINT_URL,\n"
       "else https://iam.amazonaws.com. Credentials: the account's source (environment keys or\n"

@@ -1,6 +1,7 @@
 #include "dashboard/store.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "dashboard/event_series.hpp"
 
@@ -121,11 +122,10 @@ void Store::overview(Callback<json> done) {
     auto paused = [&](const std::string& a) { return all_paused || s.paused.count(a) > 0; };
     auto lane_depth = [&](const std::string& a) { return depth.count(a) ? depth.at(a) : 0LL; };
     out["paused_all"] = all_paused;
-    json accounts = json::array();
-    for (const auto& [name, a] : cfg_.accounts) {
+    auto account_json = [&](const std::string& name, json rate_limit, json burst) {
       json acct = {{"name", name},
-                   {"rate_limit", a.rate},
-                   {"burst", a.burst},
+                   {"rate_limit", std::move(rate_limit)},
+                   {"burst", std::move(burst)},
                    {"rate", rates.count(name) ? rates.at(name) : 0.0},
                    {"circuit", "closed"},
                    {"circuit_error", ""},
@@ -136,15 +136,24 @@ void Store::overview(Callback<json> done) {
         acct["circuit_error"] = it->second->error;
         acct["circuit_since_ms"] = it->second->since_ms;
       }
-      accounts.push_back(std::move(acct));
-    }
-    // Circuits of accounts this dashboard's config does not name are still shown.
-    for (const auto& c : s.circuits) {
-      if (cfg_.accounts.count(c.account)) continue;
-      accounts.push_back({{"name", c.account}, {"rate_limit", nullptr}, {"burst", nullptr},
-                          {"rate", rates.count(c.account) ? rates.at(c.account) : 0.0},
-                          {"circuit", c.state}, {"circuit_error", c.error},
-                          {"paused", paused(c.account)}, {"lane_depth", lane_depth(c.account)}});
+      return acct;
+    };
+    json accounts = json::array();
+    for (const auto& [name, a] : cfg_.accounts) accounts.push_back(account_json(name, a.rate, a.burst));
+    // Accounts this dashboard's config does not name (discovered through [organization] by
+    // the worker, or gone from this config) are still shown when Redis or the events know
+    // them: a circuit, lane work, a pause or recent calls. A discovered account (org-<id>)
+    // shows the [organization] bucket; any other, no limit.
+    std::set<std::string> unnamed;
+    for (const auto& c : s.circuits) unnamed.insert(c.account);
+    for (const auto& [a, n] : depth) if (n > 0) unnamed.insert(a);
+    for (const auto& [a, _] : s.paused) if (a != "*") unnamed.insert(a);
+    for (const auto& [a, r] : rates) if (r > 0) unnamed.insert(a);
+    for (const auto& name : unnamed) {
+      if (cfg_.accounts.count(name)) continue;
+      const bool discovered = cfg_.organization.enabled && config::is_discovered_account_name(name);
+      accounts.push_back(discovered ? account_json(name, cfg_.organization.rate, cfg_.organization.burst)
+                                    : account_json(name, nullptr, nullptr));
     }
     out["accounts"] = accounts;
     out["series"] = series_.points(s.now_ms);

@@ -216,6 +216,18 @@ test('pause and resume an account, cancel a waiting job, retry only what can be 
   assert.match(await page.textContent('main'), /resumed/);
   assert.equal(redisCli(redis.port, ['HEXISTS', 'dash:paused', 'default']).trim(), '0');
   await page.close();
+
+  // An account this config does not name (one a worker found through [organization], say) is
+  // still listed once Redis knows it, with no limit of this config's to show.
+  assert.equal((await post('/api/accounts/org-222222222222/pause')).status, 200);
+  const ov2 = await (await fetch(base + '/api/overview', auth)).json();
+  const other = ov2.accounts.find((a) => a.name === 'org-222222222222');
+  assert.ok(other, JSON.stringify(ov2.accounts));
+  assert.equal(other.paused, true);
+  assert.equal(other.rate_limit, null);
+  assert.equal((await post('/api/accounts/org-222222222222/resume')).status, 200);
+  const ov3 = await (await fetch(base + '/api/overview', auth)).json();
+  assert.ok(!ov3.accounts.some((a) => a.name === 'org-222222222222'), 'an unknown account with nothing left is not listed');
 });
 
 test('read-only mode refuses actions with 403 even with the token', async () => {

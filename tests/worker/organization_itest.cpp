@@ -205,5 +205,28 @@ TEST_F(OrganizationE2E, AccountsCheckNamesTheRoleThatCannotBeAssumed) {
       << down.err;
 }
 
+// `iamq call --account org-<id>`: the organization is listed as the worker lists it, and the
+// call goes to that member with the role assumed there (failed before: "no account named").
+TEST_F(OrganizationE2E, CallReachesADiscoveredAccount) {
+  start(false);
+  auto o = env();
+  auto got = run(argv({"call", "GetUser", "UserName=alice", "--json", "--account", "org-" + member_id(2)}), o);
+  ASSERT_EQ(got.status, 0) << got.out << got.err;
+  EXPECT_NE(got.out.find("\"alice\""), std::string::npos) << got.out;
+  EXPECT_NE(got.out.find("arn:aws:iam::" + member_id(2) + ":user/alice"), std::string::npos) << got.out;
+
+  // The suspended member is not used, so it cannot be called; the error says what was listed.
+  auto suspended = run(argv({"call", "GetUser", "UserName=alice", "--account", "org-" + member_id(kSuspended)}), o);
+  EXPECT_EQ(suspended.status, 2) << suspended.out << suspended.err;
+  EXPECT_NE(suspended.err.find("the organization lists 11 account(s), 9 used"), std::string::npos) << suspended.err;
+
+  auto bad = env();
+  bad.env_overrides["AWS_ENDPOINT_URL_ORGANIZATIONS"] = "http://127.0.0.1:1";
+  auto down = run(argv({"call", "GetUser", "UserName=alice", "--account", "org-" + member_id(2)}), bad);
+  EXPECT_EQ(down.status, 2) << down.out << down.err;
+  EXPECT_NE(down.err.find("listing the organization with account default failed"), std::string::npos) << down.err;
+  EXPECT_EQ((got.out + got.err + down.err).find(kSecretKey), std::string::npos);
+}
+
 }  // namespace
 }  // namespace iamq::test
