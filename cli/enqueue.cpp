@@ -25,6 +25,7 @@
 #include "worker/rfc3339.hpp"
 #include "cli/queue_session.hpp"
 #include "worker/job.hpp"
+#include "worker/job_validator.hpp"
 
 namespace iamq::commands {
 

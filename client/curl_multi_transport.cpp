@@ -1,3 +1,6 @@
+// CurlMultiTransport, the request side: URL checks, easy handles (kept on a free list and
+// reset), perform() and completion. How sockets and timers drive curl from the io_context is
+// in curl_multi_sockets.cpp.
 #include "client/curl_multi_transport.hpp"
 
 #include <algorithm>
@@ -16,42 +19,8 @@
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
+#include "client/curl_multi_impl.hpp"
 #include "client/endpoint.hpp"
-
-// How sockets are watched (the contract of curl's docs/examples/multi-uv.c):
-//
-// curl owns every socket: it opens, connects and closes them. When it wants to know about
-// readiness it calls the socket callback (on_socket); we wrap the fd in an
-// asio::posix::stream_descriptor that does NOT own it and remember that state with
-// curl_multi_assign (and in Impl::sockets, keyed by fd).
-//
-// Two kinds of socket:
-// - Connection sockets: curl opens them through our CURLOPT_OPENSOCKETFUNCTION and closes
-//   them through our CURLOPT_CLOSESOCKETFUNCTION (curl copies both into the connection, so
-//   they are used even when the connection is closed by another handle or by
-//   curl_multi_cleanup). On CURL_POLL_REMOVE — which curl sends every time a kept-alive
-//   connection goes back to its cache — we only stop acting on readiness (wanted = 0) and
-//   keep the descriptor registered with the reactor: the next request on that connection
-//   re-uses the registration (and, usually, the read wait still pending) instead of an
-//   epoll_ctl ADD/DEL pair per request. Only the close callback deregisters (release(), so
-//   asio never closes the fd) and then closes the fd: the fd number cannot be reused while
-//   asio still knows it.
-// - Anything else (the threaded resolver's socketpair): as multi-uv.c, on CURL_POLL_REMOVE
-//   we cancel the waits, release() the fd and free the state. curl (7.88,
-//   Curl_multi_closed) reports CURL_POLL_REMOVE *before* it closes a socket it had
-//   reported, so asio has deregistered the fd before the number can be reused.
-//
-// Easy handles: a finished transfer's handle is curl_easy_reset() and kept on a free list;
-// the next perform() takes it and sets every per-request option again. Connections, DNS
-// and TLS session caches live in the multi handle, as before.
-//
-// Timers: the timer callback only (re)arms one steady_timer; a timeout of 0 is posted to
-// the io_context, never acted on inside the callback (curl forbids re-entering
-// curl_multi_socket_action from its own callbacks). After every curl_multi_socket_action
-// the message queue is drained (curl_multi_info_read) and finished transfers are completed.
-//
-// Lifetime: asio handlers hold a weak_ptr to Impl (and a shared_ptr to their socket state),
-// so a handler that runs after stop() or after the transport was destroyed does nothing.
 
 namespace iamq::client {
 namespace {
@@ -73,16 +42,6 @@ class TransportCategory final : public std::error_category {
   }
 };
 
-struct MultiDeleter {
-  void operator()(CURLM* m) const { curl_multi_cleanup(m); }
-};
-struct EasyDeleter {
-  void operator()(CURL* e) const { curl_easy_cleanup(e); }
-};
-using EasyPtr = std::unique_ptr<CURL, EasyDeleter>;
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
 struct UrlDeleter {
   void operator()(CURLU* u) const { curl_url_cleanup(u); }
 };
@@ -155,6 +114,7 @@ std::error_code classify_curl_error(CURLcode rc, bool too_large) {
   }
 }
 
+
 }  // namespace
 
 const std::error_category& transport_category() {
@@ -175,107 +135,6 @@ std::string HttpResponse::header(std::string_view name) const {
 }
 
 /// One transfer in flight. Member order matters: `easy` is declared last so it is
-/// destroyed first, before the header list and the body it points into. A finished
-/// transfer's handle is given back to Impl's free list (reset) instead of destroyed.
-struct Transfer {
-  std::string request_body;  // CURLOPT_POSTFIELDS points into it (not copied)
-  std::unique_ptr<curl_slist, SlistDeleter> header_list;
-  char errbuf[CURL_ERROR_SIZE] = {};
-  HttpResponse response;
-  std::size_t max_bytes = 0;
-  bool too_large = false;
-  CurlMultiTransport::Completion completion;
-  EasyPtr easy;
-};
-
-/// Idle easy handles kept for reuse at most (more are freed): bounds memory after a burst.
-constexpr std::size_t kMaxIdleEasyHandles = 512;
-
-/// A socket curl asked us to watch. Owned by Impl::sockets and by pending waits.
-struct SocketState : std::enable_shared_from_this<SocketState> {
-  SocketState(boost::asio::io_context& ioc, curl_socket_t s) : fd(s), descriptor(ioc) {}
-  ~SocketState() {
-    // Never close curl's fd: give it back before the descriptor is destroyed.
-    if (descriptor.is_open()) descriptor.release();
-  }
-  curl_socket_t fd;
-  boost::asio::posix::stream_descriptor descriptor;  // wraps fd, never owns it
-  int wanted = 0;        // CURL_POLL_IN / OUT / INOUT as last told by curl
-  bool reading = false;  // an async_wait(wait_read) is pending
-  bool writing = false;  // an async_wait(wait_write) is pending
-  bool closed = false;   // deregistered (closed, removed or stop()): ignore late wake-ups
-  bool connection = false;  // opened by open_trampoline: stays registered until close_trampoline
-  unsigned generation = 0;  // bumped when go_idle() cancels the waits: their handlers ignore it
-
-  /// The connection went back to curl's cache: no wait stays pending (an idle connection
-  /// must not keep the io_context busy), but the descriptor stays registered.
-  void go_idle() {
-    wanted = 0;
-    if (!reading && !writing) return;
-    ++generation;
-    reading = writing = false;
-    boost::system::error_code ignored;
-    descriptor.cancel(ignored);  // no syscall: the pending waits complete as aborted
-  }
-};
-
-struct CurlMultiTransport::Impl : std::enable_shared_from_this<Impl> {
-  Impl(boost::asio::io_context& io, TransportOptions o)
-      : ioc(io), opts(std::move(o)), timer(io) {}
-
-  boost::asio::io_context& ioc;
-  TransportOptions opts;
-  boost::asio::steady_timer timer;
-  std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers;
-  // Owners of the per-socket states (curl holds raw pointers through curl_multi_assign
-  // while it watches a socket), by fd: watched ones and idle connections kept registered.
-  std::unordered_map<curl_socket_t, std::shared_ptr<SocketState>> sockets;
-  // Connection sockets curl opened through open_trampoline and has not closed yet.
-  std::unordered_set<curl_socket_t> connection_fds;
-  // Reset easy handles ready for the next perform() (destroyed after `multi`).
-  std::vector<EasyPtr> idle_easy;
-  TransportStats counters;
-  // The last URL perform() accepted, so the same endpoint is not parsed again per request.
-  std::string checked_url;
-  bool checked_loopback = false;
-  bool zero_timeout_posted = false;  // an on_timeout() for curl's 0 ms timeout is queued
-  bool stopped = false;
-  // Declared last, destroyed first: curl_multi_cleanup may still call on_socket, which
-  // needs the members above.
-  std::unique_ptr<CURLM, MultiDeleter> multi;
-
-  void init();
-  void perform(HttpRequest req, Completion completion);
-  void stop();
-
-  // C callbacks: static trampolines; the user pointer is this Impl (owned by the
-  // CurlMultiTransport's shared_ptr, alive as long as the multi handle exists).
-  static int socket_trampoline(CURL* easy, curl_socket_t s, int what, void* userp,
-                               void* socketp) noexcept;
-  static int timer_trampoline(CURLM* multi, long timeout_ms, void* userp) noexcept;
-  // Per transfer; the user pointer is the Transfer (owned by `transfers`).
-  static size_t write_trampoline(char* data, size_t size, size_t nmemb, void* userp) noexcept;
-  static size_t header_trampoline(char* data, size_t size, size_t nitems, void* userp) noexcept;
-  // Connection sockets (the user pointer is this Impl; curl keeps it in the connection).
-  static curl_socket_t open_trampoline(void* clientp, curlsocktype purpose,
-                                       curl_sockaddr* address) noexcept;
-  static int close_trampoline(void* clientp, curl_socket_t s) noexcept;
-
-  // In the order they run.
-  void on_socket(curl_socket_t s, int what, SocketState* state);
-  void on_timer(long timeout_ms);
-  void arm(const std::shared_ptr<SocketState>& state);
-  void on_socket_ready(const std::shared_ptr<SocketState>& state, int select_flags);
-  void on_timeout();
-  void drain_messages();
-  void finish(CURL* easy, CURLcode result);
-
-  void close_socket(curl_socket_t s);
-  void fail_now(Completion completion, std::error_code ec, std::string detail);
-  EasyPtr take_easy();
-  void give_back(EasyPtr easy);
-  bool check_url(const std::string& url, bool& loopback, Completion& completion);
-};
 
 void CurlMultiTransport::Impl::init() {
   global_init_once();
@@ -463,57 +322,6 @@ void CurlMultiTransport::Impl::perform(HttpRequest req, Completion completion) {
   // curl_multi_add_handle has asked for a 0 timeout (posted): the transfer starts from
   // the io_context, not from here.
 }
-
-curl_socket_t CurlMultiTransport::Impl::open_trampoline(void* clientp, curlsocktype,
-                                                        curl_sockaddr* address) noexcept {
-  auto* self = static_cast<Impl*>(clientp);
-  const curl_socket_t fd =
-      ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-  if (fd == CURL_SOCKET_BAD) return CURL_SOCKET_BAD;
-  try {
-    // A state still registered under this number would be stale (its fd was closed
-    // without our close callback, which curl never does): drop it before the number is
-    // watched again.
-    if (self->sockets.count(fd)) self->close_socket(fd);
-    self->connection_fds.insert(fd);
-  } catch (...) {
-    ::close(fd);
-    return CURL_SOCKET_BAD;
-  }
-  return fd;
-}
-
-int CurlMultiTransport::Impl::close_trampoline(void* clientp, curl_socket_t s) noexcept {
-  auto* self = static_cast<Impl*>(clientp);
-  // Deregister from the reactor first, then close: asio never sees a reused number.
-  self->close_socket(s);
-  self->connection_fds.erase(s);
-  return ::close(s);
-}
-
-int CurlMultiTransport::Impl::socket_trampoline(CURL*, curl_socket_t s, int what, void* userp,
-                                                void* socketp) noexcept {
-  try {
-    static_cast<Impl*>(userp)->on_socket(s, what, static_cast<SocketState*>(socketp));
-    return 0;
-  } catch (const std::exception& ex) {
-    spdlog::error("curl socket callback: {}", ex.what());
-  } catch (...) {
-  }
-  return -1;  // tells curl to fail (CURLM_ABORTED_BY_CALLBACK) instead of hanging
-}
-
-int CurlMultiTransport::Impl::timer_trampoline(CURLM*, long timeout_ms, void* userp) noexcept {
-  try {
-    static_cast<Impl*>(userp)->on_timer(timeout_ms);
-    return 0;
-  } catch (const std::exception& ex) {
-    spdlog::error("curl timer callback: {}", ex.what());
-  } catch (...) {
-  }
-  return -1;
-}
-
 size_t CurlMultiTransport::Impl::write_trampoline(char* data, size_t size, size_t nmemb,
                                                   void* userp) noexcept {
   auto* t = static_cast<Transfer*>(userp);
@@ -549,132 +357,6 @@ size_t CurlMultiTransport::Impl::header_trampoline(char* data, size_t size, size
   }
   return n;
 }
-
-void CurlMultiTransport::Impl::on_socket(curl_socket_t s, int what, SocketState* state) {
-  if (what == CURL_POLL_REMOVE) {
-    if (!state) return;
-    if (state->connection && connection_fds.count(s)) {
-      // A kept-alive connection going back to curl's cache (or about to be closed through
-      // close_trampoline): stay registered, wait for nothing until curl asks again.
-      state->go_idle();
-    } else {
-      close_socket(s);
-    }
-    if (multi) curl_multi_assign(multi.get(), s, nullptr);
-    return;
-  }
-  std::shared_ptr<SocketState> owned;
-  if (state) {
-    owned = state->shared_from_this();
-  } else {
-    const bool connection = connection_fds.count(s) > 0;
-    if (auto it = sockets.find(s); it != sockets.end()) {
-      if (connection && it->second->connection) {
-        owned = it->second;  // an idle connection taken up again: already registered
-      } else {
-        close_socket(s);  // stale (cannot happen with curl 7.88): register afresh
-      }
-    }
-    if (!owned) {
-      owned = std::make_shared<SocketState>(ioc, s);
-      owned->connection = connection;
-      boost::system::error_code ec;
-      owned->descriptor.assign(s, ec);
-      if (ec) throw std::runtime_error("cannot watch socket: " + ec.message());
-      sockets.emplace(s, owned);
-      ++counters.socket_registrations;
-    }
-    curl_multi_assign(multi.get(), s, owned.get());
-  }
-  owned->wanted = what;
-  arm(owned);
-}
-
-void CurlMultiTransport::Impl::arm(const std::shared_ptr<SocketState>& st) {
-  std::weak_ptr<Impl> weak = weak_from_this();
-  if ((st->wanted & CURL_POLL_IN) && !st->reading) {
-    st->reading = true;
-    st->descriptor.async_wait(
-        boost::asio::posix::stream_descriptor::wait_read,
-        [weak, st, gen = st->generation](const boost::system::error_code& ec) {
-          if (gen != st->generation) return;  // cancelled by go_idle(): flags are newer
-          st->reading = false;
-          if (ec == boost::asio::error::operation_aborted || st->closed) return;
-          auto self = weak.lock();
-          if (!self || self->stopped) return;
-          if (!(st->wanted & CURL_POLL_IN)) return;  // curl no longer wants to read
-          self->on_socket_ready(st, ec ? CURL_CSELECT_ERR : CURL_CSELECT_IN);
-        });
-  }
-  if ((st->wanted & CURL_POLL_OUT) && !st->writing) {
-    st->writing = true;
-    st->descriptor.async_wait(
-        boost::asio::posix::stream_descriptor::wait_write,
-        [weak, st, gen = st->generation](const boost::system::error_code& ec) {
-          if (gen != st->generation) return;
-          st->writing = false;
-          if (ec == boost::asio::error::operation_aborted || st->closed) return;
-          auto self = weak.lock();
-          if (!self || self->stopped) return;
-          if (!(st->wanted & CURL_POLL_OUT)) return;
-          self->on_socket_ready(st, ec ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
-        });
-  }
-}
-
-void CurlMultiTransport::Impl::on_socket_ready(const std::shared_ptr<SocketState>& st,
-                                               int select_flags) {
-  int running = 0;
-  curl_multi_socket_action(multi.get(), st->fd, select_flags, &running);
-  drain_messages();
-  // Still watched and still wanted: wait for the next readiness (curl reads or writes
-  // at most a buffer per call, the rest is picked up by the next wait).
-  if (!st->closed && !stopped) arm(st);
-}
-
-void CurlMultiTransport::Impl::on_timer(long timeout_ms) {
-  timer.cancel();
-  if (timeout_ms < 0) return;  // curl: delete the timer
-  std::weak_ptr<Impl> weak = weak_from_this();
-  if (timeout_ms == 0) {
-    // Never call back into curl from inside its callback: post it. One posted run is
-    // enough for any number of requests made before it runs (perform() asks for a 0
-    // timeout each time): curl_multi_socket_action(CURL_SOCKET_TIMEOUT) serves every
-    // expired timer.
-    if (zero_timeout_posted) return;
-    zero_timeout_posted = true;
-    boost::asio::post(ioc, [weak] {
-      auto self = weak.lock();
-      if (!self) return;
-      self->zero_timeout_posted = false;
-      if (!self->stopped) self->on_timeout();
-    });
-    return;
-  }
-  timer.expires_after(std::chrono::milliseconds(timeout_ms));
-  timer.async_wait([weak](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled: re-armed or stopped
-    if (auto self = weak.lock(); self && !self->stopped) self->on_timeout();
-  });
-}
-
-void CurlMultiTransport::Impl::on_timeout() {
-  int running = 0;
-  curl_multi_socket_action(multi.get(), CURL_SOCKET_TIMEOUT, 0, &running);
-  drain_messages();
-}
-
-void CurlMultiTransport::Impl::drain_messages() {
-  int left = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi.get(), &left)) {
-    if (msg->msg != CURLMSG_DONE) continue;
-    // Copy out before remove_handle invalidates msg.
-    CURL* easy = msg->easy_handle;
-    CURLcode result = msg->data.result;
-    finish(easy, result);
-  }
-}
-
 void CurlMultiTransport::Impl::finish(CURL* easy, CURLcode result) {
   auto it = transfers.find(easy);
   curl_multi_remove_handle(multi.get(), easy);
@@ -711,18 +393,6 @@ void CurlMultiTransport::Impl::finish(CURL* easy, CURLcode result) {
   // Reset (curl no longer points into t) and kept for the next perform().
   give_back(std::move(t->easy));
 }
-
-void CurlMultiTransport::Impl::close_socket(curl_socket_t s) {
-  auto it = sockets.find(s);
-  if (it == sockets.end()) return;
-  std::shared_ptr<SocketState> st = std::move(it->second);
-  sockets.erase(it);
-  st->closed = true;
-  boost::system::error_code ignored;
-  st->descriptor.cancel(ignored);  // pending waits complete with operation_aborted
-  st->descriptor.release();        // deregister from the reactor; curl closes the fd
-}
-
 void CurlMultiTransport::Impl::stop() {
   if (stopped) return;
   stopped = true;

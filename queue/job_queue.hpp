@@ -107,7 +107,7 @@ struct JobSummary {
 /// Validates one job's JSON text. `default_id` is the id to use when the JSON has none
 /// (adopt passes "x-<entry id>" for plain XADDs without an id). Returns the summary or the
 /// validation message (`user_name "bad name" does not match [\w+=,.@-]+`).
-/// The worker's implementation is iamq::worker::job_validator() (worker/job.hpp).
+/// The worker's implementation is iamq::worker::job_validator() (worker/job_validator.hpp).
 using JobValidator = std::function<std::variant<JobSummary, std::string>(
     std::string_view json_text, std::string_view default_id)>;
 

@@ -1,4 +1,5 @@
 #include "worker/fan_out.hpp"
+#include "worker/job_validator.hpp"
 
 namespace iamq::worker {
 

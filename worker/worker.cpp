@@ -21,6 +21,7 @@
 #include "worker/account_credentials.hpp"
 #include "worker/redaction.hpp"
 #include "worker/root_session_provider.hpp"
+#include "worker/job_validator.hpp"
 
 namespace iamq::worker {
 

@@ -8,6 +8,7 @@
 
 #include "tests/queue/queue_fixture.hpp"
 #include "worker/rfc3339.hpp"
+#include "worker/job_validator.hpp"
 
 namespace iamq::queue::test {
 namespace {

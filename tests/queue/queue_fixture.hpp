@@ -15,6 +15,7 @@
 #include "queue/redis_connection.hpp"
 #include "tests/support/redis_server.hpp"
 #include "worker/job.hpp"
+#include "worker/job_validator.hpp"
 
 namespace iamq::queue::test {
 

@@ -1,5 +1,6 @@
 // Fan-out jobs: parsing `accounts`, expanding "*", and the children the queue is given.
 #include "worker/fan_out.hpp"
+#include "worker/job_validator.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,6 @@
 // Job parsing and validation (worker/job.cpp): every rule, the messages, the canonical form.
 #include "worker/job.hpp"
+#include "worker/job_validator.hpp"
 
 #include <gtest/gtest.h>
 

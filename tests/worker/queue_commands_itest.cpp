@@ -11,6 +11,7 @@
 
 #include "queue/job_queue.hpp"
 #include "worker/job.hpp"
+#include "worker/job_validator.hpp"
 #include "queue/redis_connection.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/redis_server.hpp"
