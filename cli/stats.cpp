@@ -69,7 +69,7 @@ void print_stats(const queue::QueueStats& s, const std::string& ns) {
       auto j = nlohmann::json::parse(v, nullptr, false);
       std::string since, reason;
       if (j.is_object()) {
-        if (j.contains("since") && j["since"].is_number()) since = format_ms(std::to_string(j["since"].get<long long>()));
+        if (j.contains("since") && j["since"].is_number_integer()) since = format_ms(std::to_string(j["since"].get<long long>()));
         reason = j.value("reason", std::string());
       }
       std::cout << "  " << std::left << std::setw(20) << (scope == "*" ? "(every account)" : scope)

@@ -6,6 +6,8 @@
 #include "config/webhook_config.hpp"
 
 #include <array>
+#include <cmath>
+#include <cstdint>
 #include <optional>
 #include <random>
 #include <set>
@@ -303,12 +305,22 @@ std::variant<Job, JobError> parse_object(const json& j) {
 
   // max_attempts
   if (auto it = j.find("max_attempts"); it != j.end()) {
-    bool integral = it->is_number_integer() ||
-                    (it->is_number_float() && it->get<double>() == static_cast<double>(static_cast<long long>(it->get<double>())));
+    // Judged in the type the parser chose, never converted out of range: an integer too
+    // large for any integer type arrives as a double, one above LLONG_MAX as unsigned.
+    bool ok = false;
     long long v = 0;
-    if (it->is_number_integer()) v = it->get<long long>();
-    else if (integral) v = static_cast<long long>(it->get<double>());
-    if (!integral || v < 1 || v > 100) {
+    if (it->is_number_unsigned()) {
+      ok = it->get<std::uint64_t>() <= 100;
+      if (ok) v = static_cast<long long>(it->get<std::uint64_t>());
+    } else if (it->is_number_integer()) {
+      v = it->get<std::int64_t>();
+      ok = v >= 1 && v <= 100;
+    } else if (it->is_number_float()) {
+      const double d = it->get<double>();
+      ok = d >= 1 && d <= 100 && d == std::floor(d);  // false for NaN and infinities too
+      if (ok) v = static_cast<long long>(d);
+    }
+    if (!ok || v < 1 || v > 100) {
       return err("max_attempts", "max_attempts must be an integer 1-100");
     }
     job.max_attempts = static_cast<int>(v);
